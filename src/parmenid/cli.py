@@ -1,0 +1,186 @@
+"""The `parmenid` command: serve, worker, migrate, admin."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import signal
+import sys
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from parmenid.config import Settings, get_settings
+from parmenid.core.observability import configure_logging
+from parmenid.runtime import Runtime
+
+cli = typer.Typer(help="Parmenid: the corporate-site API and PresentAI.", no_args_is_help=True)
+admin_cli = typer.Typer(help="Platform administrators.", no_args_is_help=True)
+cli.add_typer(admin_cli, name="admin")
+
+
+class Target(StrEnum):
+    ALL = "all"
+    SITE = "site"
+    PRESENTAI = "presentai"
+
+
+class _SharedSignalServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to us, so several can share one loop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    return settings
+
+
+@cli.command()
+def serve(
+    target: Annotated[Target, typer.Argument(help="all (default), site or presentai")] = Target.ALL,
+    worker: Annotated[bool, typer.Option(help="Run the background worker in this process")] = True,
+) -> None:
+    """Migrate, then serve the site (:8000) and PresentAI (:8001) with an in-process worker."""
+    settings = _settings()
+    asyncio.run(_serve(settings, target, run_worker=worker))
+
+
+async def _serve(settings: Settings, target: Target, *, run_worker: bool) -> None:
+    from parmenid.migrations.runner import upgrade
+    from parmenid.presentai.app import create_app as create_presentai
+    from parmenid.site.app import create_app as create_site
+
+    runtime = Runtime.build(settings)
+    if settings.run_migrations_on_start:
+        await upgrade(settings.effective_database_url)
+    apps = []
+    if target in (Target.ALL, Target.SITE):
+        apps.append((create_site(runtime), settings.site.host, settings.site.port))
+    if target in (Target.ALL, Target.PRESENTAI):
+        apps.append((create_presentai(runtime), settings.presentai.host, settings.presentai.port))
+    servers: list[uvicorn.Server] = [
+        _SharedSignalServer(
+            uvicorn.Config(
+                app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False
+            )
+        )
+        for app, host, port in apps
+    ]
+    job_worker = runtime.worker() if run_worker else None
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+        if job_worker is not None:
+            job_worker.stop()
+
+    def on_signal() -> None:
+        """The first Ctrl-C stops gracefully; a second one stops at once."""
+        if any(server.should_exit for server in servers):
+            for server in servers:
+                server.force_exit = True
+        stop()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    if job_worker is not None:
+        tasks.append(asyncio.create_task(job_worker.run()))
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop()  # one part ended (or failed to bind): bring the rest down too
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        if any(not server.started for server in servers):
+            raise SystemExit(1)
+    finally:
+        await runtime.close()
+
+
+@cli.command("worker")
+def worker_command() -> None:
+    """Run background jobs (outbox deliveries) until interrupted."""
+    settings = _settings()
+    asyncio.run(_work(settings))
+
+
+async def _work(settings: Settings) -> None:
+    runtime = Runtime.build(settings)
+    job_worker = runtime.worker()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, job_worker.stop)
+    try:
+        await job_worker.run()
+    finally:
+        await runtime.close()
+
+
+@cli.command()
+def migrate(revision: str = "head") -> None:
+    """Apply database migrations (the schema is also migrated on `serve`)."""
+    from parmenid.migrations.runner import upgrade_sync
+
+    settings = _settings()
+    upgrade_sync(settings.effective_database_url, revision)
+    typer.echo(f"database is at revision {revision}")
+
+
+@admin_cli.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(prompt=True, help="The administrator's e-mail")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (asked for when omitted; or PARMENID_ADMIN_PASSWORD)"),
+    ] = None,
+    full_name: Annotated[str | None, typer.Option(help="Display name")] = None,
+) -> None:
+    """Make a platform administrator: a new active account, or promote an existing one."""
+    import os
+
+    settings = _settings()
+    password = password or os.environ.get("PARMENID_ADMIN_PASSWORD")
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+    message = asyncio.run(_admin_create(settings, email, password, full_name))
+    typer.echo(message)
+
+
+async def _admin_create(
+    settings: Settings, email: str, password: str | None, full_name: str | None
+) -> str:
+    from parmenid.identity.admin import make_platform_admin
+    from parmenid.migrations.runner import upgrade
+
+    runtime = Runtime.build(settings)
+    try:
+        await upgrade(settings.effective_database_url)
+        async with runtime.db.session() as session:
+            outcome = await make_platform_admin(
+                session, runtime.identity, email, password, full_name
+            )
+        return outcome
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        await runtime.close()
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

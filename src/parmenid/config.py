@@ -1,0 +1,208 @@
+"""One settings tree for every process, read from `PARMENID_*` environment variables.
+
+Nested groups use a double underscore: `PARMENID_TELEGRAM__BOT_TOKEN`, `PARMENID_SITE__PORT`.
+A `.env` file in the working directory is read too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["development", "test", "staging", "production"]
+
+DEFAULT_CORS_ORIGINS = [
+    "https://parmenid.tech",
+    "https://www.parmenid.tech",
+    "https://admin.parmenid.tech",
+]
+
+
+def _split_csv(value: object) -> object:
+    """Accept `a,b,c` from the environment as well as a JSON list."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class AppSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    access_token_ttl_seconds: int = 1800
+    jwt_audience: str = "parmenid-site"
+
+
+class SiteSettings(AppSettings):
+    cors_origins: CsvList = Field(default_factory=lambda: list(DEFAULT_CORS_ORIGINS))
+    public_url: str = "http://localhost:8000"
+
+    _split = field_validator("cors_origins", mode="before")(_split_csv)
+
+
+class PresentAISettings(AppSettings):
+    port: int = 8001
+    access_token_ttl_seconds: int = 900
+    jwt_audience: str = "parmenid-presentai"
+    cors_origins: CsvList = Field(default_factory=list)
+    public_url: str = "http://localhost:8001"
+
+    _split = field_validator("cors_origins", mode="before")(_split_csv)
+
+
+class AuthSettings(BaseModel):
+    jwt_secret: SecretStr | None = None
+    jwt_issuer: str = "parmenid"
+    refresh_token_ttl_days: int = 30
+    email_verification_ttl_hours: int = 48
+    # argon2id cost; the floor (m >= 19 MiB, t >= 2) is OWASP's minimum and is enforced.
+    argon2_memory_kib: int = Field(default=19456, ge=19456)
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    login_failures_per_account: str = "10/15minutes"
+
+
+class TelegramSettings(BaseModel):
+    bot_token: SecretStr | None = None
+    admin_chat_ids: CsvList = Field(default_factory=list)
+    api_base_url: str = "https://api.telegram.org"
+    timeout_seconds: float = 10.0
+
+    _split = field_validator("admin_chat_ids", mode="before")(_split_csv)
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None and bool(self.admin_chat_ids)
+
+
+class SmtpSettings(BaseModel):
+    host: str | None = None
+    port: int = 587
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = True
+    use_tls: bool = False
+    sender: str = "Parmenid <no-reply@parmenid.tech>"
+    timeout_seconds: float = 15.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.host is not None
+
+
+class JobSettings(BaseModel):
+    poll_interval_seconds: float = 1.0
+    lease_seconds: float = 60.0
+    max_attempts: int = 8
+    backoff_base_seconds: float = 5.0
+    backoff_max_seconds: float = 3600.0
+    concurrency: int = 4
+
+
+class RateLimitSettings(BaseModel):
+    enabled: bool = True
+    # `memory://` or a Redis URL; empty means "Redis when PARMENID_REDIS_URL is set, else memory".
+    storage_url: str = ""
+    trusted_proxies: CsvList = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+
+    _split = field_validator("trusted_proxies", mode="before")(_split_csv)
+
+    def proxy_networks(self) -> list[IPv4Network | IPv6Network]:
+        return [ip_network(item, strict=False) for item in self.trusted_proxies]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PARMENID_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    environment: Environment = "development"
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    redis_url: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = 64 * 1024
+    default_phone_region: str = "RU"
+    run_migrations_on_start: bool = True
+
+    site: SiteSettings = Field(default_factory=SiteSettings)
+    presentai: PresentAISettings = Field(default_factory=PresentAISettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'parmenid.db').as_posix()}"
+
+    @property
+    def effective_rate_limit_storage(self) -> str:
+        if self.rate_limit.storage_url:
+            return self.rate_limit.storage_url
+        if self.redis_url:
+            return "async+" + self.redis_url
+        return "memory://"
+
+    def jwt_secret(self) -> str:
+        """The signing secret: configured, or generated once and kept in the data directory.
+
+        Production refuses to start without an explicit secret (see `check_production`).
+        """
+        if self.auth.jwt_secret is not None:
+            return self.auth.jwt_secret.get_secret_value()
+        path = self.data_dir / "jwt-secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.write_text(secret)
+        path.chmod(0o600)
+        return secret
+
+    def check_production(self) -> list[str]:
+        """Settings that are acceptable in development but not in production."""
+        problems: list[str] = []
+        if self.environment == "production":
+            if self.auth.jwt_secret is None:
+                problems.append("PARMENID_AUTH__JWT_SECRET must be set in production")
+            elif len(self.auth.jwt_secret.get_secret_value()) < 32:
+                problems.append("PARMENID_AUTH__JWT_SECRET must be at least 32 characters")
+            if self.effective_database_url.startswith("sqlite"):
+                problems.append("production needs PARMENID_DATABASE_URL (PostgreSQL)")
+        return problems
+
+
+def normalize_database_url(url: str) -> str:
+    """Let operators paste a plain `postgresql://` URL; we always talk through asyncpg."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite://") and not url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+aiosqlite://" + url[len("sqlite://") :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

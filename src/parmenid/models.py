@@ -1,0 +1,23 @@
+"""Imports every table so the metadata (migrations, tests) sees the whole schema."""
+
+from parmenid.core.jobs import Job
+from parmenid.identity.models import (
+    AuthSession,
+    EmailVerification,
+    Membership,
+    Organization,
+    RefreshToken,
+    User,
+)
+from parmenid.site.leads.models import PlanRequest
+
+__all__ = [
+    "AuthSession",
+    "EmailVerification",
+    "Job",
+    "Membership",
+    "Organization",
+    "PlanRequest",
+    "RefreshToken",
+    "User",
+]

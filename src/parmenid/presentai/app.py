@@ -1,0 +1,64 @@
+"""PresentAI's API (`presentai-interfaces.md`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from parmenid import __version__
+from parmenid.config import get_settings
+from parmenid.core.db import utcnow
+from parmenid.health import probes_of
+from parmenid.identity.schemas import FIELD_LABELS
+from parmenid.presentai import accounts
+from parmenid.presentai.errors import render_presentai_error
+from parmenid.runtime import Runtime
+from parmenid.webapp import build_app
+
+API_PREFIX = "/api/v1"
+
+health_router = APIRouter(tags=["Health"])
+
+
+@health_router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    """Each dependency with its state and latency; 503 when one that is required is down."""
+    probes = await probes_of(request).results()
+    ok = all(probe.ok for probe in probes)
+    return JSONResponse(
+        {
+            "status": "healthy" if ok else "unhealthy",
+            "version": __version__,
+            "environment": request.app.state.runtime.settings.environment,
+            "timestamp": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "dependencies": {
+                probe.name: {
+                    "status": "up" if probe.ok else "down",
+                    "latency_ms": probe.latency_ms,
+                    **({"error": probe.detail} if probe.detail else {}),
+                }
+                for probe in probes
+            },
+        },
+        status_code=200 if ok else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    settings = runtime.settings if runtime is not None else get_settings()
+    app = build_app(
+        title="PresentAI API",
+        description=(
+            "PresentAI: grounded presentations from your sources. Errors: "
+            '`{"error": code, "message", "request_id"}`.'
+        ),
+        metrics_name="presentai",
+        renderer=render_presentai_error,
+        runtime=runtime,
+        cors_origins=settings.presentai.cors_origins,
+        field_labels=FIELD_LABELS,
+    )
+    app.include_router(accounts.router, prefix=API_PREFIX)
+    app.include_router(health_router, prefix=API_PREFIX)
+    return app

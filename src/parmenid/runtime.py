@@ -1,0 +1,95 @@
+"""The composition root: everything a process needs, built once from the settings.
+
+`parmenid serve` builds one `Runtime` and shares it between both apps and the in-process worker;
+an app started on its own (`uvicorn --factory parmenid.site.app:create_app`) builds its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+
+from parmenid.config import Settings
+from parmenid.core.db import Database
+from parmenid.core.http import outbound_client
+from parmenid.core.jobs import Handler, Worker
+from parmenid.core.ratelimit import RateLimiter, open_storage
+from parmenid.identity.passwords import Passwords
+from parmenid.identity.service import Audience, IdentityConfig
+from parmenid.identity.tokens import AccessTokens
+
+log = logging.getLogger("parmenid.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    limiter: RateLimiter
+    identity: IdentityConfig
+    http: httpx.AsyncClient
+    site_audience: Audience
+    presentai_audience: Audience
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        problems = settings.check_production()
+        if problems:
+            raise RuntimeError("refusing to start: " + "; ".join(problems))
+        auth = settings.auth
+        runtime = cls(
+            settings=settings,
+            db=Database(settings.effective_database_url),
+            limiter=RateLimiter(
+                open_storage(settings.effective_rate_limit_storage),
+                enabled=settings.rate_limit.enabled,
+            ),
+            identity=IdentityConfig(
+                passwords=Passwords(
+                    auth.argon2_memory_kib, auth.argon2_time_cost, auth.argon2_parallelism
+                ),
+                tokens=AccessTokens(settings.jwt_secret(), auth.jwt_issuer),
+                refresh_ttl=timedelta(days=auth.refresh_token_ttl_days),
+                verification_ttl=timedelta(hours=auth.email_verification_ttl_hours),
+                verification_url=settings.site.public_url.rstrip("/") + "/verify-email",
+            ),
+            http=outbound_client(),
+            site_audience=Audience(
+                settings.site.jwt_audience, settings.site.access_token_ttl_seconds
+            ),
+            presentai_audience=Audience(
+                settings.presentai.jwt_audience, settings.presentai.access_token_ttl_seconds
+            ),
+        )
+        runtime.handlers = _job_handlers(runtime)
+        return runtime
+
+    def worker(self) -> Worker:
+        jobs = self.settings.jobs
+        return Worker(
+            self.db,
+            concurrency=jobs.concurrency,
+            poll_interval=jobs.poll_interval_seconds,
+            lease_seconds=jobs.lease_seconds,
+            backoff_base=jobs.backoff_base_seconds,
+            backoff_max=jobs.backoff_max_seconds,
+            handlers=self.handlers,
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.db.dispose()
+
+
+def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
+    from parmenid.notify.email import email_handler
+    from parmenid.notify.telegram import telegram_handler
+
+    return {
+        "notify.telegram": telegram_handler(runtime.settings.telegram, runtime.http),
+        "notify.email": email_handler(runtime.settings.smtp),
+    }

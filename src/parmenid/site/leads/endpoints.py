@@ -1,0 +1,44 @@
+"""`POST /api/v1/plan-requests/`: the landing page's lead forms."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from parmenid.core.web import preferred_language, require_json
+from parmenid.site.deps import plan_requests_limit
+from parmenid.site.leads.schemas import PlanRequestCreate, PlanRequestCreated
+from parmenid.site.leads.service import Origin, PlanRequestService
+from parmenid.webapp import RuntimeDep, SessionDep, ip_of
+
+router = APIRouter(tags=["Plan requests"])
+
+
+@router.post(
+    "/plan-requests/",
+    status_code=201,
+    response_model=PlanRequestCreated,
+    summary="Create a lead (demo, contact sales, plan upgrade)",
+    dependencies=[Depends(require_json), plan_requests_limit],
+    responses={
+        422: {"description": "VALIDATION_ERROR: no contact, or no plan for plan_upgrade"},
+        429: {"description": "RATE_LIMIT: more than 5 requests an hour from one IP"},
+    },
+)
+async def create_plan_request(
+    body: PlanRequestCreate, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> PlanRequestCreated:
+    """Stores the request (status `new`) and alerts the admins in Telegram.
+
+    The alert goes through a durable outbox: a Telegram outage never loses, delays or fails
+    the request.
+    """
+    lead = await PlanRequestService(session).create(
+        body,
+        Origin(
+            ip=ip_of(request),
+            user_agent=request.headers.get("user-agent"),
+            language=preferred_language(request),
+        ),
+        runtime.settings.telegram,
+    )
+    return PlanRequestCreated.model_validate(lead, from_attributes=True)
