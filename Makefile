@@ -42,8 +42,7 @@ worker: $(STAMP)
 	$(BIN)/parmenid worker
 
 bench: $(DEV_STAMP)
-	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m bench.run_all
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
