@@ -38,23 +38,34 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_migrated() -> str:
+def postgres_migrated() -> Iterator[str]:
+    """A fresh database of its own for this test run (runs in parallel don't collide), migrated
+    once and dropped at the end."""
     assert PG_URL is not None
+    import asyncio
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
     from parmenid.config import normalize_database_url
 
-    url = normalize_database_url(PG_URL)
-    import asyncio
+    admin_url = normalize_database_url(PG_URL)
+    name = f"parmenid_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
-    async def reset_schema() -> None:
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
+    async def admin(statement: str) -> None:
+        engine = create_engine(admin_url)
+        async with engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            await connection.execute(text(statement))
         await engine.dispose()
 
-    asyncio.run(reset_schema())
-    upgrade_sync(url)
-    return url
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        upgrade_sync(url)
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -82,8 +93,13 @@ def make_settings(tmp_path: Path, database_url: str, backend: str, **overrides: 
         "auth": {"jwt_secret": JWT_SECRET},
         "rate_limit": {
             "storage_url": REDIS_URL if backend == "postgres" and REDIS_URL else "memory://",
+            "key_prefix": f"parmenid-test-{os.getpid()}",
         },
-        "jobs": {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "poll_interval_seconds": 0.05},
+        "jobs": {
+            "backoff_base_seconds": 0.05,
+            "backoff_max_seconds": 0.2,
+            "poll_interval_seconds": 0.05,
+        },
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(values.get(key), dict):

@@ -116,6 +116,7 @@ class RateLimitSettings(BaseModel):
     enabled: bool = True
     # `memory://` or a Redis URL; empty means "Redis when PARMENID_REDIS_URL is set, else memory".
     storage_url: str = ""
+    key_prefix: str = "parmenid"
     trusted_proxies: CsvList = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
 
     _split = field_validator("trusted_proxies", mode="before")(_split_csv)

@@ -45,7 +45,7 @@ class Runtime:
             settings=settings,
             db=Database(settings.effective_database_url),
             limiter=RateLimiter(
-                open_storage(settings.effective_rate_limit_storage),
+                open_storage(settings.effective_rate_limit_storage, settings.rate_limit.key_prefix),
                 enabled=settings.rate_limit.enabled,
             ),
             identity=IdentityConfig(

@@ -64,13 +64,19 @@ class Decision:
         )
 
 
-def open_storage(url: str) -> Storage:
-    """`memory://`, `redis://host:port/db` or `async+redis://...` (redis-py is the client)."""
+def open_storage(url: str, key_prefix: str = "parmenid") -> Storage:
+    """`memory://`, `redis://host:port/db` or `async+redis://...` (redis-py is the client).
+
+    Keys in Redis start with `key_prefix`, so several deployments can share one server."""
     if url.startswith("memory://"):
         url = "async+memory://"
     elif url.startswith(("redis://", "rediss://")):
         url = "async+" + url
-    options: dict[str, str] = {"implementation": "redispy"} if url.startswith("async+redis") else {}
+    options: dict[str, str] = (
+        {"implementation": "redispy", "key_prefix": key_prefix}
+        if url.startswith("async+redis")
+        else {}
+    )
     storage = storage_from_string(url, **options)
     if not isinstance(storage, Storage):
         raise ValueError(f"not an asynchronous rate-limit storage: {url}")
