@@ -179,9 +179,8 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_proxy_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings come from the fixtures only, never from the developer's environment."""
     for name in list(os.environ):
         if name.startswith("PARMENID_") and not name.startswith("PARMENID_TEST_"):
             monkeypatch.delenv(name, raising=False)
-    yield

@@ -13,8 +13,12 @@ from parmenid.runtime import Runtime
 PASSWORD = "SecurePass123!"
 
 
-async def register(client: httpx.AsyncClient, email: str, password: str = PASSWORD, **extra: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/auth/register", json={"email": email, "password": password, **extra})
+async def register(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, **extra: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password, **extra}
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -34,7 +38,9 @@ async def make_platform_admin(runtime: Runtime, email: str) -> None:
         user.is_platform_admin = True
 
 
-async def admin_headers(client: httpx.AsyncClient, runtime: Runtime, email: str = "admin@example.com") -> dict[str, str]:
+async def admin_headers(
+    client: httpx.AsyncClient, runtime: Runtime, email: str = "admin@example.com"
+) -> dict[str, str]:
     """Register `email`, make it a platform admin, sign in; the Authorization header."""
     await register(client, email)
     await make_platform_admin(runtime, email)

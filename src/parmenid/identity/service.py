@@ -171,7 +171,7 @@ class IdentityService:
         ).one_or_none()
         if row is None:
             raise Unauthorized(INVALID_REFRESH, site_code="AUTH_INVALID_TOKEN")
-        stored, auth_session, user = row.tuple()
+        stored, auth_session, user = row
         now = utcnow()
         if auth_session.revoked_at is not None or auth_session.audience != audience.name:
             raise Unauthorized(INVALID_REFRESH, site_code="AUTH_INVALID_TOKEN")
@@ -237,7 +237,7 @@ class IdentityService:
         ).one_or_none()
         if row is None:
             raise Unauthorized(INVALID_ACCESS, site_code="AUTH_INVALID_TOKEN")
-        user, revoked_at = row.tuple()
+        user, revoked_at = row
         if (
             revoked_at is not None
             or user.token_version != claims.token_version
@@ -256,7 +256,7 @@ class IdentityService:
         ).one_or_none()
         if row is None:
             raise ValidationFailed(INVALID_VERIFICATION, site_code="AUTH_INVALID_TOKEN")
-        verification, user = row.tuple()
+        verification, user = row
         now = utcnow()
         if verification.used_at is not None and user.is_email_verified:
             return user  # clicking the link twice is fine
