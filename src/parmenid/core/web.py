@@ -78,6 +78,11 @@ def require_json(request: Request) -> None:
     reject_oversized(request)
     if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
         return
+    has_body = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+    if not has_body:
+        return  # nothing to parse; a required body is reported as missing by validation
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/json" or (
