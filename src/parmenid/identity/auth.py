@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.errors import Forbidden, Text, Unauthorized
-from parmenid.identity.service import INVALID_ACCESS, Audience, IdentityService, Principal
+from parmenid.core.ratelimit import Limit
+from parmenid.identity.schemas import UserLogin
+from parmenid.identity.service import (
+    INVALID_ACCESS,
+    Audience,
+    IdentityService,
+    Principal,
+    TokenPair,
+    normalize_email,
+)
 from parmenid.runtime import Runtime
-from parmenid.webapp import SessionDep, runtime_of
+from parmenid.webapp import SessionDep, ip_of, runtime_of
 
 ADMINS_ONLY = Text(
     "This area is for platform administrators.",
@@ -54,3 +65,37 @@ def platform_admin(
         return principal
 
     return admin
+
+
+TOO_MANY_FAILURES = Text(
+    "Too many failed sign-in attempts for this account. Please try again later.",
+    "Слишком много неудачных попыток входа. Попробуйте позже.",
+)
+
+
+async def sign_in(
+    request: Request, session: AsyncSession, body: UserLogin, audience: Audience
+) -> TokenPair:
+    """Log in with a per-account budget of failures on top of the per-IP limit.
+
+    Only failed attempts are counted, so a person who types the password right is never
+    throttled by someone guessing at their account from elsewhere until the budget runs out.
+    """
+    runtime = runtime_of(request)
+    account_limit = Limit.of("login_account", runtime.settings.auth.login_failures_per_account)
+    account_key = hashlib.sha256(normalize_email(body.email).encode()).hexdigest()
+    refusal = await runtime.limiter.exhausted(account_limit, account_key)
+    if refusal is not None:
+        raise refusal.refusal(TOO_MANY_FAILURES)
+    try:
+        _, tokens = await IdentityService(session, runtime.identity).login(
+            body.email,
+            body.password,
+            audience,
+            ip=ip_of(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+    except Unauthorized:
+        await runtime.limiter.hit(account_limit, account_key)
+        raise
+    return tokens

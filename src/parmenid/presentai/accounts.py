@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -10,10 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
-from parmenid.core.errors import Text, Unauthorized
 from parmenid.core.ratelimit import Limit
 from parmenid.core.web import require_json
-from parmenid.identity.auth import signed_in
+from parmenid.identity.auth import sign_in, signed_in
 from parmenid.identity.schemas import (
     EmailVerificationRequest,
     LogoutRequest,
@@ -23,16 +21,12 @@ from parmenid.identity.schemas import (
     UserRegister,
 )
 from parmenid.identity.service import IdentityService, Principal
-from parmenid.webapp import RuntimeDep, SessionDep, ip_of, rate_limit
+from parmenid.webapp import RuntimeDep, SessionDep, rate_limit
 
 router = APIRouter(prefix="/auth", tags=["Auth"], dependencies=[Depends(require_json)])
 
 PresentAIUser = Annotated[Principal, Depends(signed_in(lambda runtime: runtime.presentai_audience))]
 AUTH_LIMIT = Depends(rate_limit(Limit.of("auth", "10/minute")))
-TOO_MANY_FAILURES = Text(
-    "Too many failed sign-in attempts for this account. Please try again later.",
-    "Слишком много неудачных попыток входа. Попробуйте позже.",
-)
 
 
 class OrganizationRef(BaseModel):
@@ -81,22 +75,7 @@ async def login(
     body: UserLogin, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> TokenResponse:
     """Returns a JWT access token (15 minutes) and an opaque refresh token."""
-    account_limit = Limit.of("login_account", runtime.settings.auth.login_failures_per_account)
-    account_key = hashlib.sha256(body.email.strip().lower().encode()).hexdigest()
-    refusal = await runtime.limiter.exhausted(account_limit, account_key)
-    if refusal is not None:
-        raise refusal.refusal(TOO_MANY_FAILURES)
-    try:
-        _, tokens = await IdentityService(session, runtime.identity).login(
-            body.email,
-            body.password,
-            runtime.presentai_audience,
-            ip=ip_of(request),
-            user_agent=request.headers.get("user-agent"),
-        )
-    except Unauthorized:
-        await runtime.limiter.hit(account_limit, account_key)
-        raise
+    tokens = await sign_in(request, session, body, runtime.presentai_audience)
     return TokenResponse(**tokens.__dict__)
 
 

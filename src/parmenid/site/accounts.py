@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
-from parmenid.core.errors import Text, Unauthorized
-from parmenid.core.ratelimit import Limit
 from parmenid.core.web import require_json
+from parmenid.identity.auth import sign_in
 from parmenid.identity.schemas import (
     EmailVerificationRequest,
     LogoutRequest,
@@ -22,14 +20,9 @@ from parmenid.identity.schemas import (
 )
 from parmenid.identity.service import IdentityService
 from parmenid.site.deps import SiteUser, login_limit, register_limit
-from parmenid.webapp import RuntimeDep, SessionDep, ip_of
+from parmenid.webapp import RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/auth", tags=["Auth"], dependencies=[Depends(require_json)])
-
-TOO_MANY_FAILURES = Text(
-    "Too many failed sign-in attempts for this account. Please try again later.",
-    "Слишком много неудачных попыток входа. Попробуйте позже.",
-)
 
 
 class SiteUserResponse(BaseModel):
@@ -85,23 +78,7 @@ async def login(
     body: UserLogin, request: Request, session: SessionDep, runtime: RuntimeDep
 ) -> TokenResponse:
     """Returns an access token (1800 s) and a refresh token."""
-    account_limit = Limit.of("login_account", runtime.settings.auth.login_failures_per_account)
-    account_key = hashlib.sha256(body.email.strip().lower().encode()).hexdigest()
-    refusal = await runtime.limiter.exhausted(account_limit, account_key)
-    if refusal is not None:
-        raise refusal.refusal(TOO_MANY_FAILURES)
-    service = IdentityService(session, runtime.identity)
-    try:
-        _, tokens = await service.login(
-            body.email,
-            body.password,
-            runtime.site_audience,
-            ip=ip_of(request),
-            user_agent=request.headers.get("user-agent"),
-        )
-    except Unauthorized:
-        await runtime.limiter.hit(account_limit, account_key)
-        raise
+    tokens = await sign_in(request, session, body, runtime.site_audience)
     return TokenResponse(**tokens.__dict__)
 
 
