@@ -14,16 +14,17 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parmenid import __version__
 from parmenid.config import Settings, get_settings
 from parmenid.core.db import pop_after_commit
-from parmenid.core.errors import AppError, Text
+from parmenid.core.errors import AppError, Text, ValidationFailed
 from parmenid.core.observability import Metrics, RequestContextMiddleware
 from parmenid.core.ratelimit import Limit, client_ip
-from parmenid.core.web import BodyLimitMiddleware, problems_from_pydantic, validation_error
+from parmenid.core.web import RequestBodyGuard, problems_from_pydantic, validation_error
 from parmenid.runtime import Runtime
 
 log = logging.getLogger("parmenid.web")
@@ -33,6 +34,11 @@ INTERNAL = Text(
     "На сервере произошла ошибка. Попробуйте позже.",
 )
 METHOD_NOT_ALLOWED = Text("This method is not allowed here.", "Этот метод здесь не поддерживается.")
+UNSTORABLE = Text(
+    "A value in the request cannot be stored (it is out of range or has invalid characters).",
+    "Значение в запросе нельзя сохранить "
+    "(вне допустимого диапазона или с недопустимыми символами).",
+)
 ROUTE_NOT_FOUND = Text("There is no such endpoint.", "Такого адреса нет.")
 
 
@@ -165,6 +171,9 @@ def build_app(
         return await app_error(request, error)
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DataError | UnicodeEncodeError):  # input the database cannot store
+            log.warning("database refused a value", exc_info=exc)
+            return await app_error(request, ValidationFailed(UNSTORABLE))
         log.exception("unhandled error", exc_info=exc)
         return await app_error(request, AppError(INTERNAL))
 
@@ -189,7 +198,9 @@ def build_app(
         expose_headers=["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
         max_age=600,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings_for_limits.max_body_bytes)
+    app.add_middleware(
+        RequestBodyGuard, max_bytes=settings_for_limits.max_body_bytes, respond=renderer
+    )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
     @app.get("/metrics", include_in_schema=False)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic_core import PydanticCustomError
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from parmenid.core.errors import (
+    AppError,
     BadRequest,
     FieldProblem,
     PayloadTooLarge,
@@ -24,47 +28,117 @@ BODY_TOO_LARGE = Text(
 )
 
 
-class BodyLimitMiddleware:
-    """Refuses request bodies over `max_bytes` with 413, whether announced by Content-Length or
-    streamed. The streamed case raises inside the endpoint so the app's error handler renders it."""
+UNSTORABLE_TEXT = Text(
+    "Text must not contain the NUL character (\\u0000) or unpaired surrogates (\\ud800-\\udfff).",
+    "Текст не должен содержать символ NUL (\\u0000) или непарные суррогаты (\\ud800-\\udfff).",
+)
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
-    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefixes: Sequence[str] = ()) -> None:
+ErrorResponder = Callable[[Request, AppError], Response]
+
+
+class RequestBodyGuard:
+    """Reads a request body up front (bodies are small here) and answers in the app's envelope:
+    413 when it is over `max_bytes`, whether announced by Content-Length or streamed, and 422 when
+    JSON text carries NUL characters, which PostgreSQL cannot store. The endpoint then receives
+    the buffered body. Paths under `exempt_prefixes` (file uploads) stream through untouched."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        respond: ErrorResponder,
+        exempt_prefixes: Sequence[str] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.respond = respond
         self.exempt_prefixes = tuple(exempt_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes or ("\0",)):
+        if scope["type"] != "http" or (
+            self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
+        declared: int | None = None
+        chunked = False
         for key, value in scope.get("headers", []):
             if key == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.max_bytes:
-                    scope.setdefault("state", {})["body_too_large"] = True
-                break
-        received = 0
-        max_bytes = self.max_bytes
-
-        async def limited_receive() -> Message:
-            nonlocal received
+            elif key == b"transfer-encoding":
+                chunked = True
+        if not chunked and not declared:
+            await self.app(scope, receive, send)
+            return
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(scope, receive, send, PayloadTooLarge(BODY_TOO_LARGE))
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > max_bytes:
-                    raise PayloadTooLarge(BODY_TOO_LARGE, extra={"max_bytes": max_bytes})
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send, PayloadTooLarge(BODY_TOO_LARGE))
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _SUSPECT_ESCAPE.search(body) and _has_unstorable_text(body):
+            await self._refuse(scope, receive, send, ValidationFailed(UNSTORABLE_TEXT))
+            return
+        replayed = False
 
-        await self.app(scope, limited_receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: AppError) -> None:
+        if isinstance(error, PayloadTooLarge):
+            error.extra.setdefault("max_bytes", self.max_bytes)
+        response = self.respond(Request(scope, receive), error)
+        for name, value in error.headers.items():
+            response.headers[name] = value
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
 
 
-def reject_oversized(request: Request) -> None:
-    """Dependency: a body announced larger than the limit is refused before it is read."""
-    if request.scope.get("state", {}).get("body_too_large"):
-        raise PayloadTooLarge(BODY_TOO_LARGE)
+def _has_unstorable_text(body: bytes) -> bool:
+    """True when the JSON body holds a string that no database can store as UTF-8 text: one with
+    NUL, or with a lone surrogate. Only called for bodies whose raw bytes look suspicious."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return False  # not JSON: the endpoint reports that
+    pending: list[Any] = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 NOT_JSON = Text(
@@ -75,7 +149,6 @@ NOT_JSON = Text(
 
 def require_json(request: Request) -> None:
     """Dependency for JSON endpoints: a body in any other media type answers 415."""
-    reject_oversized(request)
     if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
         return
     has_body = request.headers.get("content-length", "0") != "0" or (

@@ -32,9 +32,7 @@ ADMINS_ONLY = Text(
 def bearer_token(request: Request) -> str:
     scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized(
-            INVALID_ACCESS, site_code="UNAUTHORIZED", headers={"WWW-Authenticate": "Bearer"}
-        )
+        raise Unauthorized(INVALID_ACCESS, headers={"WWW-Authenticate": "Bearer"})
     return token
 
 

@@ -227,7 +227,7 @@ class IdentityService:
         try:
             claims = self.config.tokens.decode(token, audience=audience.name)
         except InvalidToken as exc:
-            raise Unauthorized(INVALID_ACCESS, site_code="AUTH_INVALID_TOKEN") from exc
+            raise Unauthorized(INVALID_ACCESS) from exc
         row = (
             await self.session.execute(
                 select(User, AuthSession.revoked_at)
@@ -236,14 +236,14 @@ class IdentityService:
             )
         ).one_or_none()
         if row is None:
-            raise Unauthorized(INVALID_ACCESS, site_code="AUTH_INVALID_TOKEN")
+            raise Unauthorized(INVALID_ACCESS)
         user, revoked_at = row
         if (
             revoked_at is not None
             or user.token_version != claims.token_version
             or user.status == UserStatus.DISABLED
         ):
-            raise Unauthorized(INVALID_ACCESS, site_code="AUTH_INVALID_TOKEN")
+            raise Unauthorized(INVALID_ACCESS)
         return Principal(user, claims.session_id)
 
     async def verify_email(self, token: str) -> User:

@@ -72,19 +72,27 @@ async def register(body: UserRegister, session: SessionDep, runtime: RuntimeDep)
 
 @router.post("/login", response_model=TokenResponse, dependencies=[AUTH_LIMIT])
 async def login(
-    body: UserLogin, request: Request, session: SessionDep, runtime: RuntimeDep
+    body: UserLogin,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> TokenResponse:
     """Returns a JWT access token (15 minutes) and an opaque refresh token."""
     tokens = await sign_in(request, session, body, runtime.presentai_audience)
+    response.headers["Cache-Control"] = "no-store"
     return TokenResponse(**tokens.__dict__)
 
 
 @router.post("/refresh", response_model=TokenResponse, dependencies=[AUTH_LIMIT])
-async def refresh(body: RefreshRequest, session: SessionDep, runtime: RuntimeDep) -> TokenResponse:
+async def refresh(
+    body: RefreshRequest, response: Response, session: SessionDep, runtime: RuntimeDep
+) -> TokenResponse:
     """Rotates the refresh token. Reusing an old one revokes the whole session."""
     tokens = await IdentityService(session, runtime.identity).refresh(
         body.refresh_token, runtime.presentai_audience
     )
+    response.headers["Cache-Control"] = "no-store"
     return TokenResponse(**tokens.__dict__)
 
 

@@ -75,19 +75,27 @@ async def register(
     responses={401: {"description": "AUTH_INVALID_CREDENTIALS"}},
 )
 async def login(
-    body: UserLogin, request: Request, session: SessionDep, runtime: RuntimeDep
+    body: UserLogin,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> TokenResponse:
     """Returns an access token (1800 s) and a refresh token."""
     tokens = await sign_in(request, session, body, runtime.site_audience)
+    response.headers["Cache-Control"] = "no-store"
     return TokenResponse(**tokens.__dict__)
 
 
 @router.post("/refresh", response_model=TokenResponse, dependencies=[login_limit])
-async def refresh(body: RefreshRequest, session: SessionDep, runtime: RuntimeDep) -> TokenResponse:
+async def refresh(
+    body: RefreshRequest, response: Response, session: SessionDep, runtime: RuntimeDep
+) -> TokenResponse:
     """Trades a refresh token for a new pair. Each refresh token works once."""
     tokens = await IdentityService(session, runtime.identity).refresh(
         body.refresh_token, runtime.site_audience
     )
+    response.headers["Cache-Control"] = "no-store"
     return TokenResponse(**tokens.__dict__)
 
 

@@ -131,7 +131,7 @@ class PlanRequestCreate(BaseModel):
     @field_validator("request_type", mode="before")
     @classmethod
     def _known_type(cls, value: Any) -> Any:
-        if value not in {kind.value for kind in RequestType}:
+        if not isinstance(value, str) or value not in {kind.value for kind in RequestType}:
             raise field_error("request_type_invalid", UNKNOWN_TYPE)
         return value
 
@@ -172,7 +172,9 @@ class PlanRequestCreate(BaseModel):
     @classmethod
     def _plan(cls, value: Any) -> Any:
         value = _blank_to_none(value)
-        if value is not None and value not in {plan.value for plan in Plan}:
+        if value is not None and (
+            not isinstance(value, str) or value not in {plan.value for plan in Plan}
+        ):
             raise field_error("plan_invalid", UNKNOWN_PLAN)
         return value
 
