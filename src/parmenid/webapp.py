@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, Request, Response
@@ -98,6 +99,34 @@ def rate_limit(limit: Limit, message: Text | None = None) -> Callable[..., Any]:
         if not decision.allowed:
             raise decision.refusal(message) if message else decision.refusal()
         response.headers.update(decision.headers())
+
+    return check
+
+
+@dataclass(frozen=True)
+class QuotaTicket:
+    """Permission to proceed under a quota; `spend` counts the request once it is accepted."""
+
+    runtime: Runtime
+    limit: Limit
+    key: str
+
+    async def spend(self, response: Response) -> None:
+        decision = await self.runtime.limiter.hit(self.limit, self.key)
+        response.headers.update(decision.headers())
+
+
+def accepted_quota(limit: Limit, message: Text | None = None) -> Callable[..., Any]:
+    """A dependency for limits on *accepted* requests (e.g. 5 leads an hour): it refuses when the
+    quota is used up, and the endpoint spends the returned ticket after it has accepted."""
+
+    async def check(request: Request) -> QuotaTicket:
+        runtime = runtime_of(request)
+        key = ip_of(request)
+        refusal = await runtime.limiter.exhausted(limit, key)
+        if refusal is not None:
+            raise refusal.refusal(message) if message else refusal.refusal()
+        return QuotaTicket(runtime, limit, key)
 
     return check
 

@@ -10,10 +10,12 @@ from parmenid.core.errors import Text
 from parmenid.core.ratelimit import Limit
 from parmenid.identity.auth import platform_admin, signed_in
 from parmenid.identity.service import Principal
-from parmenid.webapp import rate_limit
+from parmenid.webapp import QuotaTicket, accepted_quota, rate_limit
 
-# The contract's rate-limit table (site-api.md).
+# The contract's rate-limit table (site-api.md). "5 requests an hour" counts accepted leads, so a
+# visitor who fixes a form after an error is not locked out; attempts have a looser guard.
 PLAN_REQUESTS_LIMIT = Limit.of("plan_requests", "5/hour")
+PLAN_REQUEST_ATTEMPTS_LIMIT = Limit.of("plan_request_attempts", "60/hour")
 REGISTER_LIMIT = Limit.of("register", "10/minute")
 LOGIN_LIMIT = Limit.of("login", "10/minute")
 
@@ -25,6 +27,9 @@ ALREADY_SENT = Text(
     "Вы уже отправили заявку. Мы обязательно свяжемся с вами!",
 )
 
-plan_requests_limit = Depends(rate_limit(PLAN_REQUESTS_LIMIT, ALREADY_SENT))
+PlanRequestQuota = Annotated[
+    QuotaTicket, Depends(accepted_quota(PLAN_REQUESTS_LIMIT, ALREADY_SENT))
+]
+plan_request_attempts_limit = Depends(rate_limit(PLAN_REQUEST_ATTEMPTS_LIMIT))
 register_limit = Depends(rate_limit(REGISTER_LIMIT))
 login_limit = Depends(rate_limit(LOGIN_LIMIT))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from parmenid.core.web import preferred_language, require_json
-from parmenid.site.deps import plan_requests_limit
+from parmenid.site.deps import PlanRequestQuota, plan_request_attempts_limit
 from parmenid.site.leads.schemas import PlanRequestCreate, PlanRequestCreated
 from parmenid.site.leads.service import Origin, PlanRequestService
 from parmenid.webapp import RuntimeDep, SessionDep, ip_of
@@ -18,14 +18,19 @@ router = APIRouter(tags=["Plan requests"])
     status_code=201,
     response_model=PlanRequestCreated,
     summary="Create a lead (demo, contact sales, plan upgrade)",
-    dependencies=[Depends(require_json), plan_requests_limit],
+    dependencies=[Depends(require_json), plan_request_attempts_limit],
     responses={
         422: {"description": "VALIDATION_ERROR: no contact, or no plan for plan_upgrade"},
-        429: {"description": "RATE_LIMIT: more than 5 requests an hour from one IP"},
+        429: {"description": "RATE_LIMIT: more than 5 accepted requests an hour from one IP"},
     },
 )
 async def create_plan_request(
-    body: PlanRequestCreate, request: Request, session: SessionDep, runtime: RuntimeDep
+    body: PlanRequestCreate,
+    request: Request,
+    response: Response,
+    quota: PlanRequestQuota,
+    session: SessionDep,
+    runtime: RuntimeDep,
 ) -> PlanRequestCreated:
     """Stores the request (status `new`) and alerts the admins in Telegram.
 
@@ -41,4 +46,5 @@ async def create_plan_request(
         ),
         runtime.settings.telegram,
     )
+    await quota.spend(response)
     return PlanRequestCreated.model_validate(lead, from_attributes=True)
