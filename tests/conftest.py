@@ -125,13 +125,15 @@ def settings(
 @pytest.fixture
 async def runtime(settings: Settings, backend: str) -> AsyncIterator[Runtime]:
     runtime = Runtime.build(settings)
-    await runtime.limiter.reset()
-    if backend == "postgres":
+    shared_limits = backend == "postgres"  # Redis outlives the test; memory storage does not
+    if shared_limits:
+        await runtime.limiter.reset()
         await truncate_all(runtime)
     try:
         yield runtime
     finally:
-        await runtime.limiter.reset()
+        if shared_limits:
+            await runtime.limiter.reset()
         await runtime.close()
 
 
