@@ -7,9 +7,9 @@ import contextlib
 import getpass
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -19,6 +19,7 @@ from parmenid.core.observability import configure_logging
 from parmenid.runtime import Runtime
 
 cli = typer.Typer(help="Parmenid: the corporate-site API and PresentAI.", no_args_is_help=True)
+T = TypeVar("T")
 admin_cli = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 cli.add_typer(admin_cli, name="admin")
 
@@ -37,6 +38,15 @@ class _SharedSignalServer(uvicorn.Server):
         yield
 
 
+def run_async(main: Coroutine[Any, Any, T]) -> T:
+    """Run on uvloop when it is installed (it comes with uvicorn[standard]), else on asyncio."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - a minimal install without uvicorn[standard]
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def _settings() -> Settings:
     settings = get_settings()
     configure_logging(settings.log_level, json_logs=settings.log_json)
@@ -50,7 +60,7 @@ def serve(
 ) -> None:
     """Migrate, then serve the site (:8000) and PresentAI (:8001) with an in-process worker."""
     settings = _settings()
-    asyncio.run(_serve(settings, target, run_worker=worker))
+    run_async(_serve(settings, target, run_worker=worker))
 
 
 async def _serve(settings: Settings, target: Target, *, run_worker: bool) -> None:
@@ -112,7 +122,7 @@ async def _serve(settings: Settings, target: Target, *, run_worker: bool) -> Non
 def worker_command() -> None:
     """Run background jobs (outbox deliveries) until interrupted."""
     settings = _settings()
-    asyncio.run(_work(settings))
+    run_async(_work(settings))
 
 
 async def _work(settings: Settings) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from ipaddress import IPv4Network, IPv6Network
 
 import httpx
 
@@ -34,6 +35,7 @@ class Runtime:
     site_audience: Audience
     presentai_audience: Audience
     handlers: dict[str, Handler] = field(default_factory=dict)
+    trusted_proxies: list[IPv4Network | IPv6Network] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -66,6 +68,7 @@ class Runtime:
             ),
         )
         runtime.handlers = _job_handlers(runtime)
+        runtime.trusted_proxies = settings.rate_limit.proxy_networks()
         return runtime
 
     def worker(self) -> Worker:

@@ -86,8 +86,12 @@ SessionDep = Annotated[AsyncSession, Depends(db_session, scope="function")]
 
 
 def ip_of(request: Request) -> str:
-    runtime = runtime_of(request)
-    return client_ip(request, runtime.settings.rate_limit.proxy_networks())
+    """The client's IP, computed once per request."""
+    cached: str | None = getattr(request.state, "client_ip", None)
+    if cached is None:
+        cached = client_ip(request, runtime_of(request).trusted_proxies)
+        request.state.client_ip = cached
+    return cached
 
 
 def rate_limit(limit: Limit, message: Text | None = None) -> Callable[..., Any]:

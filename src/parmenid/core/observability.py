@@ -76,6 +76,20 @@ class Metrics:
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.app_name = app_name
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+
+    def record(self, method: str, route: str, status: str, seconds: float) -> None:
+        """Count one request; label children are looked up once per combination."""
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(self.app_name, method, route, status),
+                self.latency.labels(self.app_name, method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> Response:
         return Response(prometheus_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
@@ -114,8 +128,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            self.metrics.requests.labels(self.metrics.app_name, method, route, str(status)).inc()
-            self.metrics.latency.labels(self.metrics.app_name, method, route).observe(elapsed)
+            self.metrics.record(method, route, str(status), elapsed)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "request",

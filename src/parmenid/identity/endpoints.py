@@ -5,7 +5,6 @@ No `from __future__ import annotations` here: FastAPI must see the closure's dep
 Registration and e-mail verification answer differently per contract and stay in each app.
 """
 
-
 from collections.abc import Callable
 from typing import Annotated, Any
 
