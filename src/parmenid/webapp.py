@@ -52,7 +52,12 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(runtime_of)]
+async def _runtime_dependency(request: Request) -> Runtime:
+    # async: FastAPI would run a plain function in its thread pool, on every request.
+    return runtime_of(request)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime_dependency)]
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -147,8 +147,10 @@ NOT_JSON = Text(
 )
 
 
-def require_json(request: Request) -> None:
-    """Dependency for JSON endpoints: a body in any other media type answers 415."""
+async def require_json(request: Request) -> None:
+    """Dependency for JSON endpoints: a body in any other media type answers 415.
+
+    Dependencies are `async` on purpose: FastAPI runs plain functions in a thread pool."""
     if request.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
         return
     has_body = request.headers.get("content-length", "0") != "0" or (
