@@ -59,6 +59,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         cors_origins=settings.presentai.cors_origins,
         field_labels=FIELD_LABELS,
     )
-    app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(health_router, prefix=API_PREFIX)
+    app.include_router(accounts.router, prefix=API_PREFIX)
     return app
