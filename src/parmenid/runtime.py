@@ -45,7 +45,11 @@ class Runtime:
         auth = settings.auth
         runtime = cls(
             settings=settings,
-            db=Database(settings.effective_database_url),
+            db=Database(
+                settings.effective_database_url,
+                pool_size=settings.database_pool_size,
+                max_overflow=settings.database_max_overflow,
+            ),
             limiter=RateLimiter(
                 open_storage(settings.effective_rate_limit_storage, settings.rate_limit.key_prefix),
                 enabled=settings.rate_limit.enabled,

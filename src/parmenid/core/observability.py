@@ -158,6 +158,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def _route_template(scope: Scope) -> str:
-    route: Any = scope.get("route")
-    path = getattr(route, "path", None)
+    """The matched route's template with its router prefix (`/api/v1/health`), never the raw
+    path, so metrics keep a bounded set of labels. FastAPI keeps the prefixed template of a
+    route from an included router in its effective route context."""
+    context: Any = (scope.get("fastapi") or {}).get("effective_route_context")
+    path = getattr(context, "path_format", None) or getattr(context, "path", None)
+    if not path:
+        path = getattr(scope.get("route"), "path_format", None) or getattr(
+            scope.get("route"), "path", None
+        )
     return str(path) if path else "<unmatched>"
