@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import re
 import sys
 import time
 import uuid
 from contextvars import ContextVar
-from logging.handlers import QueueHandler, QueueListener
-from queue import SimpleQueue
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -32,38 +29,23 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-_listener: QueueListener | None = None
-
-
 def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
-    """Send every log line to stderr, as one JSON object per line unless disabled.
-
-    Records are handed to a background thread through a queue: formatting and the write to
-    stderr happen off the event loop, which matters for the one access-log line per request.
-    """
-    global _listener
-    output = logging.StreamHandler(sys.stderr)
+    """Send every log line to stderr, as one JSON object per line unless disabled."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_RequestIdFilter())
     if json_logs:
-        output.setFormatter(
+        handler.setFormatter(
             JsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             )
         )
     else:
-        output.setFormatter(
+        handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)-7s %(name)s [%(request_id)s] %(message)s")
         )
-    records: SimpleQueue[logging.LogRecord] = SimpleQueue()
-    handoff = QueueHandler(records)
-    handoff.addFilter(_RequestIdFilter())  # runs in the caller, where the request id is known
-    if _listener is not None:
-        _listener.stop()
-    _listener = QueueListener(records, output)
-    _listener.start()
-    atexit.register(_listener.stop)
     root = logging.getLogger()
-    root.handlers[:] = [handoff]
+    root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
