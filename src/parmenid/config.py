@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     # Connections kept per process; size it to the concurrency one process serves, within the
     # server's max_connections across all processes.
-    database_pool_size: int = Field(default=20, ge=1)
+    database_pool_size: int = Field(default=30, ge=1)
     database_max_overflow: int = Field(default=10, ge=0)
     redis_url: str | None = None
     log_level: str = "INFO"

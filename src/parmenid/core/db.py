@@ -94,7 +94,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(
-    url: str, *, echo: bool = False, pool_size: int = 20, max_overflow: int = 10
+    url: str, *, echo: bool = False, pool_size: int = 30, max_overflow: int = 10
 ) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -105,14 +105,16 @@ def create_engine(
         return engine
     # No pre-ping: it costs a round trip per checkout; stale connections are recycled instead,
     # and a connection that dies mid-request fails that request only.
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800
+    )
 
 
 class Database:
     """The engine and session factory of one process."""
 
     def __init__(
-        self, url: str, *, echo: bool = False, pool_size: int = 20, max_overflow: int = 10
+        self, url: str, *, echo: bool = False, pool_size: int = 30, max_overflow: int = 10
     ) -> None:
         self.url = url
         self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
