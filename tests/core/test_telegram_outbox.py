@@ -59,6 +59,16 @@ async def jobs_of(runtime: Runtime) -> list[Job]:
         return list((await session.scalars(select(Job).order_by(Job.created_at))).all())
 
 
+async def claim_all(runtime: Runtime, worker: str, *, lease_left: timedelta) -> None:
+    """Mark every job as taken by `worker`, its lease ending `lease_left` from now."""
+    async with runtime.db.session() as session:
+        await session.execute(
+            update(Job).values(
+                status=RUNNING, attempts=1, locked_by=worker, lease_expires_at=utcnow() + lease_left
+            )
+        )
+
+
 async def post_lead(client: httpx.AsyncClient, **changes: Any) -> httpx.Response:
     return await client.post("/api/v1/plan-requests/", json={**LEAD, **changes})
 
@@ -150,16 +160,8 @@ async def test_a_job_left_running_by_a_dead_worker_is_taken_again(
     site_client: httpx.AsyncClient, runtime: Runtime, telegram: FakeTelegram
 ) -> None:
     assert (await post_lead(site_client)).status_code == 201
-    # Simulate a worker that claimed the jobs and died: running, lease already expired.
-    async with runtime.db.session() as session:
-        await session.execute(
-            update(Job).values(
-                status=RUNNING,
-                attempts=1,
-                locked_by="dead-worker",
-                lease_expires_at=utcnow() - timedelta(seconds=1),
-            )
-        )
+    # A worker claimed the jobs and died: running, lease already expired.
+    await claim_all(runtime, "dead-worker", lease_left=timedelta(seconds=-1))
     await run_jobs(runtime)
     assert len(telegram.sent) == 2
     assert {job.status for job in await jobs_of(runtime)} == {SUCCEEDED}
@@ -169,15 +171,7 @@ async def test_a_live_lease_is_not_stolen(
     site_client: httpx.AsyncClient, runtime: Runtime, telegram: FakeTelegram
 ) -> None:
     assert (await post_lead(site_client)).status_code == 201
-    async with runtime.db.session() as session:
-        await session.execute(
-            update(Job).values(
-                status=RUNNING,
-                attempts=1,
-                locked_by="busy-worker",
-                lease_expires_at=utcnow() + timedelta(minutes=5),
-            )
-        )
+    await claim_all(runtime, "busy-worker", lease_left=timedelta(minutes=5))
     assert await run_jobs(runtime) == 0
     assert telegram.sent == []
 
