@@ -16,7 +16,7 @@ import httpx
 from parmenid.config import Settings
 from parmenid.core.db import Database
 from parmenid.core.http import outbound_client
-from parmenid.core.jobs import Handler, Worker
+from parmenid.core.jobs import Handler, RedisWakeup, WakeupChannel, Worker, use_wakeup_channel
 from parmenid.core.ratelimit import RateLimiter, open_storage
 from parmenid.identity.passwords import Passwords
 from parmenid.identity.service import Audience, IdentityConfig
@@ -36,6 +36,7 @@ class Runtime:
     presentai_audience: Audience
     handlers: dict[str, Handler] = field(default_factory=dict)
     trusted_proxies: list[IPv4Network | IPv6Network] = field(default_factory=list)
+    wakeup: WakeupChannel | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -73,6 +74,9 @@ class Runtime:
         )
         runtime.handlers = _job_handlers(runtime)
         runtime.trusted_proxies = settings.rate_limit.proxy_networks()
+        if settings.redis_url:
+            runtime.wakeup = RedisWakeup(settings.redis_url)
+        use_wakeup_channel(runtime.wakeup)
         return runtime
 
     def worker(self) -> Worker:
@@ -85,9 +89,12 @@ class Runtime:
             backoff_base=jobs.backoff_base_seconds,
             backoff_max=jobs.backoff_max_seconds,
             handlers=self.handlers,
+            wakeup_channel=self.wakeup,
         )
 
     async def close(self) -> None:
+        if self.wakeup is not None:
+            await self.wakeup.close()
         await self.http.aclose()
         await self.db.dispose()
 

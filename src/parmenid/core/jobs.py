@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Index, String, Text, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,12 +91,79 @@ def registered_handlers() -> dict[str, Handler]:
     return dict(_handlers)
 
 
+class WakeupChannel(Protocol):
+    """Tells worker processes that a job was committed, so they need not wait for their poll."""
+
+    def notify(self) -> None: ...
+
+    async def listen(self, on_wake: Callable[[], None]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class RedisWakeup:
+    """Wake-ups over Redis pub/sub. A lost message only delays a job until the next poll."""
+
+    def __init__(self, url: str, channel: str = "parmenid:jobs") -> None:
+        from redis.asyncio import Redis
+
+        self.client = Redis.from_url(url)
+        self.channel = channel
+        self._pending: set[asyncio.Task[Any]] = set()
+
+    def notify(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task = loop.create_task(self._publish())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _publish(self) -> None:
+        try:
+            await self.client.publish(self.channel, b"job")
+        except Exception as exc:  # the poll still finds the job
+            log.warning("job wake-up not published", extra={"error": repr(exc)})
+
+    async def listen(self, on_wake: Callable[[], None]) -> None:
+        delay = 1.0
+        while True:
+            try:
+                async with self.client.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    delay = 1.0
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            on_wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("job wake-up channel lost; retrying", extra={"error": repr(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def close(self) -> None:
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=2)
+        await self.client.aclose()
+
+
 _wakeup: asyncio.Event | None = None
+_channel: WakeupChannel | None = None
+
+
+def use_wakeup_channel(channel: WakeupChannel | None) -> None:
+    """Announce committed jobs on `channel` too (for workers in other processes)."""
+    global _channel
+    _channel = channel
 
 
 def _wake_workers() -> None:
     if _wakeup is not None:
         _wakeup.set()
+    if _channel is not None:
+        _channel.notify()
 
 
 def enqueue(
@@ -135,6 +202,7 @@ class Worker:
         backoff_base: float = 5.0,
         backoff_max: float = 3600.0,
         handlers: dict[str, Handler] | None = None,
+        wakeup_channel: WakeupChannel | None = None,
     ) -> None:
         self.db = db
         self.concurrency = concurrency
@@ -143,6 +211,7 @@ class Worker:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.handlers = handlers
+        self.wakeup_channel = wakeup_channel
         self.identity = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stopping = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
@@ -156,6 +225,11 @@ class Worker:
         _wakeup = asyncio.Event()
         wakeup = _wakeup
         log.info("worker started", extra={"worker": self.identity})
+        listener = (
+            asyncio.create_task(self.wakeup_channel.listen(wakeup.set))
+            if self.wakeup_channel is not None
+            else None
+        )
         try:
             while not self._stopping.is_set():
                 claimed = 0
@@ -177,17 +251,23 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wakeup.wait(), timeout=self.poll_interval)
         finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             if self._running:
                 await asyncio.wait(self._running, timeout=10)
             log.info("worker stopped", extra={"worker": self.identity})
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
-        _wake_workers()
+        if _wakeup is not None:
+            _wakeup.set()
 
     def stop(self) -> None:
         self._stopping.set()
-        _wake_workers()
+        if _wakeup is not None:
+            _wakeup.set()
 
     async def claim(self, limit: int) -> list[Job]:
         """Take up to `limit` due jobs: queued ones whose time has come, and running ones whose
