@@ -26,6 +26,7 @@ from parmenid.core.errors import AppError, Text, ValidationFailed
 from parmenid.core.observability import Metrics, RequestContextMiddleware
 from parmenid.core.ratelimit import Limit, client_ip
 from parmenid.core.web import RequestBodyGuard, problems_from_pydantic, validation_error
+from parmenid.docs import add_offline_docs
 from parmenid.runtime import Runtime
 
 log = logging.getLogger("parmenid.web")
@@ -175,10 +176,11 @@ def build_app(
         description=description,
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
+    add_offline_docs(app, title)
     if runtime is not None:
         app.state.runtime = runtime
     metrics = Metrics(metrics_name)
