@@ -1,0 +1,1 @@
+"""Knowledge: parsing, chunking, embedding, indexing and retrieval of source documents."""
