@@ -112,6 +112,38 @@ class JobSettings(BaseModel):
     concurrency: int = 4
 
 
+class LLMSettings(BaseModel):
+    """Providers are used in `fallback_chain` order, each only when configured (a key, or a base
+    URL for OpenAI-compatible servers). With none configured the local extractive engine runs."""
+
+    fallback_chain: CsvList = Field(default_factory=lambda: ["anthropic", "openai"])
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-sonnet-4-6"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o"
+    compatible_base_url: str | None = None  # vLLM, Ollama, LM Studio: http://host:8000/v1
+    compatible_api_key: SecretStr | None = None
+    compatible_model: str = "llama3"
+    timeout_seconds: float = 60.0
+    retry_attempts: int = Field(default=3, ge=1)
+    deadline_seconds: float = 120.0
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: float = 30.0
+    plan_token_limits: dict[str, int] = Field(
+        default_factory=lambda: {
+            "free": 200_000,
+            "starter": 2_000_000,
+            "growth": 10_000_000,
+            "scale": 50_000_000,
+            "enterprise": 500_000_000,
+        }
+    )
+
+    _split = field_validator("fallback_chain", mode="before")(_split_csv)
+
+
 class RateLimitSettings(BaseModel):
     enabled: bool = True
     # `memory://` or a Redis URL; empty means "Redis when PARMENID_REDIS_URL is set, else memory".
@@ -154,6 +186,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @property
     def effective_database_url(self) -> str:

@@ -9,15 +9,19 @@ from parmenid.identity.models import (
     RefreshToken,
     User,
 )
+from parmenid.llm.models import LLMTrace, PromptTemplate, TokenQuota
 from parmenid.site.leads.models import PlanRequest
 
 __all__ = [
     "AuthSession",
     "EmailVerification",
     "Job",
+    "LLMTrace",
     "Membership",
     "Organization",
     "PlanRequest",
+    "PromptTemplate",
     "RefreshToken",
+    "TokenQuota",
     "User",
 ]
