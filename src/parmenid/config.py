@@ -144,6 +144,16 @@ class LLMSettings(BaseModel):
     _split = field_validator("fallback_chain", mode="before")(_split_csv)
 
 
+class KnowledgeSettings(BaseModel):
+    qdrant_url: str | None = None  # a Qdrant server; local on-disk mode in DATA_DIR/qdrant if unset
+    qdrant_api_key: SecretStr | None = None
+    collection: str = "knowledge"
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 500
+    parse_timeout_seconds: float = 120.0
+    retry_after_index_failure_seconds: float = 300.0
+
+
 class RateLimitSettings(BaseModel):
     enabled: bool = True
     # `memory://` or a Redis URL; empty means "Redis when PARMENID_REDIS_URL is set, else memory".
@@ -187,6 +197,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
 
     @property
     def effective_database_url(self) -> str:

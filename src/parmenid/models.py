@@ -9,6 +9,7 @@ from parmenid.identity.models import (
     RefreshToken,
     User,
 )
+from parmenid.knowledge.models import SourceDocument
 from parmenid.llm.models import LLMTrace, PromptTemplate, TokenQuota
 from parmenid.site.leads.models import PlanRequest
 
@@ -22,6 +23,7 @@ __all__ = [
     "PlanRequest",
     "PromptTemplate",
     "RefreshToken",
+    "SourceDocument",
     "TokenQuota",
     "User",
 ]

@@ -10,17 +10,30 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network
+from typing import Any
 
 import httpx
 
 from parmenid.config import Settings
 from parmenid.core.db import Database
 from parmenid.core.http import outbound_client
-from parmenid.core.jobs import Handler, RedisWakeup, WakeupChannel, Worker, use_wakeup_channel
+from parmenid.core.jobs import (
+    Handler,
+    JobContext,
+    RedisWakeup,
+    WakeupChannel,
+    Worker,
+    use_wakeup_channel,
+)
 from parmenid.core.ratelimit import RateLimiter, open_storage
+from parmenid.core.storage import LocalStorage
+from parmenid.core.streams import EventStreams, MemoryStreams, RedisStreams
 from parmenid.identity.passwords import Passwords
 from parmenid.identity.service import Audience, IdentityConfig
 from parmenid.identity.tokens import AccessTokens
+from parmenid.knowledge.index import KnowledgeIndex
+from parmenid.knowledge.ingestion import Ingestor
+from parmenid.knowledge.parsers import ParseLimits
 
 log = logging.getLogger("parmenid.runtime")
 
@@ -37,6 +50,44 @@ class Runtime:
     handlers: dict[str, Handler] = field(default_factory=dict)
     trusted_proxies: list[IPv4Network | IPv6Network] = field(default_factory=list)
     wakeup: WakeupChannel | None = None
+    storage: LocalStorage | None = None
+    streams: EventStreams = field(default_factory=MemoryStreams)
+    _index: KnowledgeIndex | None = None
+
+    @property
+    def index(self) -> KnowledgeIndex:
+        """The knowledge index, opened on first use (local mode locks its directory, so
+        processes that never search do not take the lock)."""
+        if self._index is None:
+            knowledge = self.settings.knowledge
+            if knowledge.qdrant_url:
+                key = knowledge.qdrant_api_key
+                self._index = KnowledgeIndex(
+                    url=knowledge.qdrant_url,
+                    api_key=key.get_secret_value() if key else None,
+                    collection=knowledge.collection,
+                )
+            else:
+                self._index = KnowledgeIndex(
+                    path=str(self.settings.data_dir / "qdrant"), collection=knowledge.collection
+                )
+        return self._index
+
+    def ingestor(self) -> Ingestor:
+        knowledge = self.settings.knowledge
+        assert self.storage is not None
+        return Ingestor(
+            db=self.db,
+            storage=self.storage,
+            index=self.index,
+            streams=self.streams,
+            limits=ParseLimits(
+                max_bytes=knowledge.max_upload_bytes,
+                max_pages=knowledge.max_pages,
+                timeout_seconds=knowledge.parse_timeout_seconds,
+            ),
+            retry_after=knowledge.retry_after_index_failure_seconds,
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -74,8 +125,10 @@ class Runtime:
         )
         runtime.handlers = _job_handlers(runtime)
         runtime.trusted_proxies = settings.rate_limit.proxy_networks()
+        runtime.storage = LocalStorage(settings.data_dir / "files")
         if settings.redis_url:
             runtime.wakeup = RedisWakeup(settings.redis_url)
+            runtime.streams = RedisStreams(settings.redis_url)
         use_wakeup_channel(runtime.wakeup)
         return runtime
 
@@ -93,6 +146,9 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        if self._index is not None:
+            await self._index.close()
+        await self.streams.close()
         if self.wakeup is not None:
             await self.wakeup.close()
         await self.http.aclose()
@@ -100,10 +156,16 @@ class Runtime:
 
 
 def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
+    from parmenid.knowledge.ingestion import JOB_NAME as INGEST_JOB
+    from parmenid.knowledge.ingestion import ingestion_handler
     from parmenid.notify.email import email_handler
     from parmenid.notify.telegram import telegram_handler
+
+    async def ingest(payload: dict[str, Any], context: JobContext) -> dict[str, Any] | None:
+        return await ingestion_handler(runtime.ingestor())(payload, context)
 
     return {
         "notify.telegram": telegram_handler(runtime.settings.telegram, runtime.http),
         "notify.email": email_handler(runtime.settings.smtp),
+        INGEST_JOB: ingest,
     }
