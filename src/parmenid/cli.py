@@ -188,6 +188,41 @@ async def _admin_create(
         await runtime.close()
 
 
+@cli.command()
+def ingest(
+    sources: Annotated[list[str], typer.Argument(help="Files or http(s) URLs")],
+    org: Annotated[str, typer.Option(help="Organization slug (created if missing)")] = "cli",
+) -> None:
+    """Parse, chunk and index documents now, with a progress bar."""
+    settings = _settings()
+    failures = run_async(_with_runtime(settings, "ingest", sources, org))
+    raise typer.Exit(1 if failures else 0)
+
+
+@cli.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="A question about the ingested documents")],
+    org: Annotated[str, typer.Option(help="Organization slug")] = "cli",
+) -> None:
+    """Answer from the ingested documents, with citations (the local extractive engine)."""
+    settings = _settings()
+    typer.echo(run_async(_with_runtime(settings, "ask", question, org)))
+
+
+async def _with_runtime(settings: Settings, action: str, *args: Any) -> Any:
+    from parmenid.knowledge.cli import ask_question, ingest_sources
+    from parmenid.migrations.runner import upgrade
+
+    runtime = Runtime.build(settings)
+    try:
+        await upgrade(settings.effective_database_url)
+        if action == "ingest":
+            return await ingest_sources(runtime, *args)
+        return await ask_question(runtime, *args)
+    finally:
+        await runtime.close()
+
+
 def main() -> None:
     cli()
 

@@ -152,6 +152,8 @@ class KnowledgeSettings(BaseModel):
     max_pages: int = 500
     parse_timeout_seconds: float = 120.0
     retry_after_index_failure_seconds: float = 300.0
+    # URL import may reach this machine only when explicitly allowed (development and tests).
+    allow_loopback_urls: bool = False
 
 
 class RateLimitSettings(BaseModel):

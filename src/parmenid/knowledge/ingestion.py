@@ -44,6 +44,7 @@ async def add_document(
     *,
     created_by: uuid.UUID | None = None,
     source_url: str | None = None,
+    queue_job: bool = True,
 ) -> SourceDocument:
     """Store the file, record it as pending and queue its ingestion (in the caller's
     transaction). Content sniffing here lets an upload answer 415 at once (`ParseError`)."""
@@ -63,7 +64,8 @@ async def add_document(
     await storage.put(document.storage_key, data)
     session.add(document)
     await session.flush()
-    enqueue(session, JOB_NAME, {"document_id": str(document.id)})
+    if queue_job:
+        enqueue(session, JOB_NAME, {"document_id": str(document.id)})
     return document
 
 
