@@ -103,3 +103,24 @@ async def test_both_down_is_llm_unavailable(
         trace = await session.scalar(select(LLMTrace))
     assert trace is not None and trace.fallback_triggered is False and trace.error
     await gateway.close()
+
+
+async def test_with_no_provider_configured_the_local_engine_answers(runtime: Runtime) -> None:
+    from parmenid.llm.types import ContextPassage
+
+    gateway = build_gateway(LLMSettings(), runtime.db)
+    request = ChatRequest(
+        [ChatMessage("user", "What limit applies to all lines?")],
+        context=[
+            ContextPassage("c1", "Limit all lines to a maximum of 79 characters.", "pep8, p. 4"),
+            ContextPassage("c2", "Use 4 spaces per indentation level.", "pep8, p. 2"),
+        ],
+    )
+    completion = await gateway.complete(request, CallContext(source="chat"))
+    assert completion.provider == "local"
+    assert "79 characters" in completion.text and "pep8, p. 4" in completion.text
+    streamed = [e async for e in gateway.stream(request, CallContext(source="chat"))]
+    assert "".join(e.text for e in streamed if isinstance(e, TextDelta)) == completion.text
+    async with runtime.db.session() as session:
+        providers = set((await session.scalars(select(LLMTrace.provider))).all())
+    assert providers == {"local"}

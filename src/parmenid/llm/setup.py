@@ -53,12 +53,12 @@ def build_providers(settings: LLMSettings) -> list[LLMProvider]:
     return providers
 
 
-def build_gateway(settings: LLMSettings, db: Database) -> LLMGateway | None:
-    """The gateway over the configured providers; None when none is configured (the local
-    extractive engine then answers, labelled `provider: "local"`)."""
-    providers = build_providers(settings)
-    if not providers:
-        return None
+def build_gateway(settings: LLMSettings, db: Database) -> LLMGateway:
+    """The gateway over the configured providers; with none configured, over the local
+    extractive engine (labelled `provider: "local"` in answers and traces)."""
+    from parmenid.llm.providers.local import LocalProvider
+
+    providers = build_providers(settings) or [LocalProvider()]
     return LLMGateway(
         providers,
         db,

@@ -25,7 +25,9 @@ class ChatRequest:
     """One chat call.
 
     `model=None` means the provider's `default_model`. With `json_schema` the provider forces
-    structured output and `Completion.data` holds the parsed JSON.
+    structured output and `Completion.data` holds the parsed JSON. `context` lists the source
+    passages the prompt was built from: remote models read them in the prompt, the local
+    extractive engine reads them from here.
     """
 
     messages: list[ChatMessage]
@@ -35,6 +37,14 @@ class ChatRequest:
     json_schema: dict[str, Any] | None = None
     schema_name: str = "result"
     stop: list[str] | None = None
+    context: list[ContextPassage] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ContextPassage:
+    id: str
+    text: str
+    citation: str
 
 
 @dataclass(frozen=True, slots=True)
