@@ -152,6 +152,11 @@ class KnowledgeSettings(BaseModel):
     max_pages: int = 500
     parse_timeout_seconds: float = 120.0
     retry_after_index_failure_seconds: float = 300.0
+    # Dense embeddings (hybrid search). Without a model only lexical vectors are used.
+    embedding_model: str | None = None  # e.g. text-embedding-3-large, bge-m3
+    embedding_base_url: str | None = None  # an OpenAI-compatible endpoint; OpenAI if unset
+    embedding_api_key: SecretStr | None = None
+    embedding_dimensions: int | None = None
     # URL import may reach this machine only when explicitly allowed (development and tests).
     allow_loopback_urls: bool = False
 

@@ -60,16 +60,30 @@ class Runtime:
         processes that never search do not take the lock)."""
         if self._index is None:
             knowledge = self.settings.knowledge
+            dense = None
+            if knowledge.embedding_model:
+                from parmenid.knowledge.embeddings import OpenAIDenseEmbedder
+
+                secret = knowledge.embedding_api_key
+                dense = OpenAIDenseEmbedder(
+                    model=knowledge.embedding_model,
+                    api_key=secret.get_secret_value() if secret else "not-needed",
+                    base_url=knowledge.embedding_base_url,
+                    dimensions=knowledge.embedding_dimensions,
+                )
             if knowledge.qdrant_url:
                 key = knowledge.qdrant_api_key
                 self._index = KnowledgeIndex(
                     url=knowledge.qdrant_url,
                     api_key=key.get_secret_value() if key else None,
                     collection=knowledge.collection,
+                    dense=dense,
                 )
             else:
                 self._index = KnowledgeIndex(
-                    path=str(self.settings.data_dir / "qdrant"), collection=knowledge.collection
+                    path=str(self.settings.data_dir / "qdrant"),
+                    collection=knowledge.collection,
+                    dense=dense,
                 )
         return self._index
 
@@ -147,7 +161,10 @@ class Runtime:
 
     async def close(self) -> None:
         if self._index is not None:
+            dense = self._index.dense
             await self._index.close()
+            if dense is not None and hasattr(dense, "close"):
+                await dense.close()
         await self.streams.close()
         if self.wakeup is not None:
             await self.wakeup.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +18,8 @@ from parmenid.knowledge.models import SourceDocument
 from parmenid.knowledge.parsers import ParseError
 from parmenid.runtime import Runtime
 from tests.conftest import run_jobs
-from tests.fakes.server import free_port
+from tests.fakes.llm_server import FakeLLM
+from tests.fakes.server import ServerThread, free_port
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "samples"
 
@@ -112,3 +114,52 @@ class TestIndexDown:
         assert job is not None
         assert job.status == QUEUED
         assert job.run_at >= before + timedelta(seconds=290)  # five minutes by default
+
+
+@pytest.fixture(scope="module")
+def embeddings() -> Iterator[tuple[FakeLLM, str]]:
+    fake = FakeLLM(embedding_dim=64)
+    with ServerThread(fake.app()) as server:
+        yield fake, server.url
+
+
+class TestDenseEmbeddings:
+    """Hybrid indexing with an OpenAI-compatible embeddings endpoint (the fake LLM server)."""
+
+    @pytest.fixture
+    def settings_overrides(self, embeddings: tuple[FakeLLM, str]) -> dict[str, object]:
+        embeddings[0].fail_mode = None
+        return {
+            "knowledge": {
+                "embedding_model": "text-embedding-3-small",
+                "embedding_dimensions": 64,
+                "embedding_base_url": embeddings[1] + "/v1",
+                "embedding_api_key": "sk-test",
+            }
+        }
+
+    async def test_documents_are_embedded_and_searched_hybrid(
+        self, runtime: Runtime, embeddings: tuple[FakeLLM, str]
+    ) -> None:
+        org = await _org(runtime)
+        document = await _add(runtime, org, "pep-0020.html")
+        await run_jobs(runtime)
+        document = await _reload(runtime, document.id)
+        assert document.ingestion_status == "indexed"
+        assert any(r.path == "/v1/embeddings" for r in embeddings[0].received)
+        found = await runtime.index.search(str(org), "Beautiful is better than ugly")
+        assert not found.degraded
+        assert "Beautiful is better than ugly" in found.hits[0].text
+
+    async def test_an_embedding_outage_fails_and_retries_in_five_minutes(
+        self, runtime: Runtime, embeddings: tuple[FakeLLM, str]
+    ) -> None:
+        embeddings[0].fail_mode = "500"
+        document = await _add(runtime, await _org(runtime), "pep-0020.html")
+        await run_jobs(runtime)
+        document = await _reload(runtime, document.id)
+        assert document.ingestion_status == "failed"
+        assert "retrying in 5 min" in (document.error_message or "")
+        async with runtime.db.session() as session:
+            job = await session.scalar(select(Job).where(Job.name == "knowledge.ingest"))
+        assert job is not None and job.status == QUEUED

@@ -30,3 +30,56 @@ class DenseEmbedder(Protocol):
     async def embed(self, texts: list[str]) -> list[list[float]]:
         """One vector of ``dimension`` floats per text, in the same order."""
         ...
+
+
+KNOWN_DIMENSIONS = {
+    "text-embedding-3-large": 3072,
+    "text-embedding-3-small": 1536,
+    "text-embedding-ada-002": 1536,
+    "bge-m3": 1024,
+}
+
+
+class OpenAIDenseEmbedder:
+    """An OpenAI (or OpenAI-compatible) embeddings endpoint as a `DenseEmbedder`."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str,
+        base_url: str | None = None,
+        dimensions: int | None = None,
+    ) -> None:
+        from parmenid.llm.providers.embeddings import OpenAIEmbeddings
+
+        size = dimensions or KNOWN_DIMENSIONS.get(model.lower())
+        if size is None:
+            raise ValueError(
+                f"the dimension of embedding model {model!r} is unknown: "
+                "set PARMENID_KNOWLEDGE__EMBEDDING_DIMENSIONS"
+            )
+        self._model = model
+        self._dimension = size
+        self._client = OpenAIEmbeddings(
+            api_key=api_key, base_url=base_url, model=model, dimensions=dimensions
+        )
+
+    @property
+    def name(self) -> str:
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        vectors = await self._client.embed(texts)
+        if vectors and len(vectors[0]) != self._dimension:
+            raise ValueError(
+                f"{self._model} returned {len(vectors[0])} dimensions, expected {self._dimension}"
+            )
+        return vectors
+
+    async def close(self) -> None:
+        await self._client.close()

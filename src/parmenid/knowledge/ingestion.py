@@ -107,7 +107,11 @@ class Ingestor:
             await self.index.delete_document(organization, str(document.id))
             await self.index.upsert(organization, str(document.id), indexed)
         except Exception as exc:
-            reason = f"The search index is unavailable ({exc.__class__.__name__}); retrying later."
+            minutes = max(1, round(self.retry_after / 60))
+            reason = (
+                "Indexing failed: the embedding service or the search index is unavailable "
+                f"({exc.__class__.__name__}); retrying in {minutes} min."
+            )
             await self._finish_failed(document, "index_unavailable", reason)
             raise RetryLater(reason, self.retry_after) from exc
         document = await self._update(
