@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 from parmenid.llm.types import ChatRequest, Completion, ErrorKind, ProviderError, StreamEvent
@@ -93,3 +94,17 @@ def map_sdk_error(provider: str, exc: BaseException) -> ProviderError | None:
 
 
 __all__ = ["LLMProvider", "kind_for_status", "map_sdk_error", "parse_retry_after"]
+
+
+@contextmanager
+def sdk_errors(provider: str) -> Iterator[None]:
+    """Re-raise an SDK or transport failure as a `ProviderError`; anything else as it is."""
+    try:
+        yield
+    except ProviderError:
+        raise
+    except Exception as exc:
+        mapped = map_sdk_error(provider, exc)
+        if mapped is None:
+            raise
+        raise mapped from exc

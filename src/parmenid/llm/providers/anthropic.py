@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import anthropic
 
-from parmenid.llm.providers import map_sdk_error
+from parmenid.llm.providers import sdk_errors
 from parmenid.llm.types import (
     ChatRequest,
     Completion,
@@ -74,17 +74,8 @@ class AnthropicProvider:
             params["tool_choice"] = {"type": "tool", "name": request.schema_name}
         return params
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except ProviderError:
-            raise
-        except Exception as exc:
-            mapped = map_sdk_error(self.name, exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
+    def _errors(self) -> AbstractContextManager[None]:
+        return sdk_errors(self.name)
 
     async def complete(self, request: ChatRequest) -> Completion:
         with self._errors():

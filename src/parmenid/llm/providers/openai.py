@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 import openai
 
-from parmenid.llm.providers import map_sdk_error
+from parmenid.llm.providers import sdk_errors
 from parmenid.llm.types import (
     ChatMessage,
     ChatRequest,
@@ -95,17 +95,8 @@ class OpenAIProvider:
         params["messages"] = [{"role": m.role, "content": m.content} for m in messages]
         return params
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except ProviderError:
-            raise
-        except Exception as exc:
-            mapped = map_sdk_error(self.name, exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
+    def _errors(self) -> AbstractContextManager[None]:
+        return sdk_errors(self.name)
 
     def _fallback_applies(self, request: ChatRequest, error: ProviderError) -> bool:
         if not (self._json_object_fallback and self._json_schema_supported):
