@@ -157,6 +157,8 @@ class KnowledgeSettings(BaseModel):
     embedding_base_url: str | None = None  # an OpenAI-compatible endpoint; OpenAI if unset
     embedding_api_key: SecretStr | None = None
     embedding_dimensions: int | None = None
+    # Or a local sentence-transformers model directory (the `local-embeddings` extra).
+    local_embedding_model: str | None = None
     # URL import may reach this machine only when explicitly allowed (development and tests).
     allow_loopback_urls: bool = False
 

@@ -31,6 +31,7 @@ from parmenid.core.streams import EventStreams, MemoryStreams, RedisStreams
 from parmenid.identity.passwords import Passwords
 from parmenid.identity.service import Audience, IdentityConfig
 from parmenid.identity.tokens import AccessTokens
+from parmenid.knowledge.embeddings import DenseEmbedder
 from parmenid.knowledge.index import KnowledgeIndex
 from parmenid.knowledge.ingestion import Ingestor
 from parmenid.knowledge.parsers import ParseLimits
@@ -60,8 +61,12 @@ class Runtime:
         processes that never search do not take the lock)."""
         if self._index is None:
             knowledge = self.settings.knowledge
-            dense = None
-            if knowledge.embedding_model:
+            dense: DenseEmbedder | None = None
+            if knowledge.local_embedding_model:
+                from parmenid.knowledge.embeddings import SentenceTransformerEmbedder
+
+                dense = SentenceTransformerEmbedder(knowledge.local_embedding_model)
+            elif knowledge.embedding_model:
                 from parmenid.knowledge.embeddings import OpenAIDenseEmbedder
 
                 secret = knowledge.embedding_api_key

@@ -83,3 +83,47 @@ class OpenAIDenseEmbedder:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+class SentenceTransformerEmbedder:
+    """A local sentence-transformers model from a directory on disk (the `local-embeddings`
+    extra). Nothing is downloaded: the hub is switched off before the model loads, so a missing
+    model fails at once with a clear error instead of reaching for the network."""
+
+    def __init__(self, model_path: str, *, device: str = "cpu", batch_size: int = 32) -> None:
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - depends on the installed extra
+            raise RuntimeError(
+                "local embeddings need the extra: pip install 'parmenid[local-embeddings]' "
+                "(and a CPU build of torch)"
+            ) from exc
+        self._model = SentenceTransformer(model_path, device=device)
+        self._name = model_path.rstrip("/").rsplit("/", 1)[-1]
+        size = self._model.get_embedding_dimension()
+        if not size:
+            raise ValueError(f"cannot tell the embedding dimension of {model_path}")
+        self._dimension = int(size)
+        self.batch_size = batch_size
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        import asyncio
+
+        def encode() -> list[list[float]]:
+            vectors = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True
+            )
+            return [list(map(float, vector)) for vector in vectors]
+
+        return await asyncio.to_thread(encode)
