@@ -1,0 +1,170 @@
+"""`/api/v1/organizations`: create, read and update organizations; list and manage members."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+
+from parmenid.core.web import require_json
+from parmenid.identity.models import Organization, Role
+from parmenid.identity.organizations import OrganizationService
+from parmenid.presentai.authz import OrgAdmin, OrgViewer, PresentAIUser
+from parmenid.webapp import SessionDep
+
+router = APIRouter(
+    prefix="/organizations", tags=["Organizations"], dependencies=[Depends(require_json)]
+)
+
+RoleName = Literal["owner", "admin", "editor", "viewer"]
+
+
+class OrganizationCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    slug: str | None = Field(default=None, max_length=64)
+
+
+class OrganizationUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    slug: str | None = Field(default=None, max_length=64)
+
+
+class OrganizationOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    plan: str
+    is_personal: bool
+    created_at: datetime
+    role: RoleName
+
+    @classmethod
+    def of(cls, organization: Organization, role: Role) -> OrganizationOut:
+        return cls(
+            id=organization.id,
+            name=organization.name,
+            slug=organization.slug,
+            plan=organization.plan,
+            is_personal=organization.is_personal,
+            created_at=organization.created_at,
+            role=role.value,
+        )
+
+
+class OrganizationList(BaseModel):
+    items: list[OrganizationOut]
+
+
+class MemberOut(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    full_name: str | None
+    role: RoleName
+    joined_at: datetime
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]
+
+
+class RoleChange(BaseModel):
+    role: RoleName
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrganizationOut,
+    responses={409: {"description": "conflict: the slug is taken"}},
+)
+async def create_organization(
+    body: OrganizationCreate, principal: PresentAIUser, session: SessionDep
+) -> OrganizationOut:
+    """Creates an organization; the caller becomes its owner."""
+    organization = await OrganizationService(session).create(principal.user, body.name, body.slug)
+    return OrganizationOut.of(organization, Role.OWNER)
+
+
+@router.get("", response_model=OrganizationList)
+async def list_organizations(principal: PresentAIUser, session: SessionDep) -> OrganizationList:
+    """The organizations the caller belongs to, with the caller's role in each."""
+    rows = await OrganizationService(session).of_user(principal.user)
+    return OrganizationList(items=[OrganizationOut.of(org, role) for org, role in rows])
+
+
+@router.get("/{organization_id}", response_model=OrganizationOut)
+async def get_organization(access: OrgViewer) -> OrganizationOut:
+    return OrganizationOut.of(access.organization, access.role)
+
+
+@router.patch(
+    "/{organization_id}",
+    response_model=OrganizationOut,
+    responses={409: {"description": "conflict: the slug is taken"}},
+)
+async def update_organization(
+    body: OrganizationUpdate, access: OrgAdmin, session: SessionDep
+) -> OrganizationOut:
+    """Renames the organization or changes its slug (admins and owners)."""
+    organization = await OrganizationService(session).update(
+        access.organization, name=body.name, slug=body.slug
+    )
+    return OrganizationOut.of(organization, access.role)
+
+
+@router.get("/{organization_id}/members", response_model=MemberList)
+async def list_members(access: OrgViewer, session: SessionDep) -> MemberList:
+    rows = await OrganizationService(session).members(access.organization.id)
+    return MemberList(
+        items=[
+            MemberOut(
+                user_id=user.id,
+                email=user.email,
+                full_name=user.full_name,
+                role=Role(membership.role).value,
+                joined_at=membership.created_at,
+            )
+            for membership, user in rows
+        ]
+    )
+
+
+@router.patch(
+    "/{organization_id}/members/{user_id}",
+    response_model=MemberOut,
+    responses={409: {"description": "conflict: the last owner cannot be demoted"}},
+)
+async def change_member_role(
+    user_id: uuid.UUID, body: RoleChange, access: OrgAdmin, session: SessionDep
+) -> MemberOut:
+    """Changes a member's role. Only owners grant or take away the owner role."""
+    service = OrganizationService(session)
+    membership = await service.change_role(
+        access.organization.id, access.role, user_id, Role(body.role)
+    )
+    members = dict((m.user_id, u) for m, u in await service.members(access.organization.id))
+    user = members[membership.user_id]
+    return MemberOut(
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        role=Role(membership.role).value,
+        joined_at=membership.created_at,
+    )
+
+
+@router.delete(
+    "/{organization_id}/members/{user_id}",
+    status_code=204,
+    response_class=Response,
+    responses={409: {"description": "conflict: the last owner cannot be removed"}},
+)
+async def remove_member(user_id: uuid.UUID, access: OrgViewer, session: SessionDep) -> Response:
+    """Removes a member (admins and owners), or lets a member leave."""
+    await OrganizationService(session).remove(
+        access.organization.id, access.principal.user, access.role, user_id
+    )
+    return Response(status_code=204)
