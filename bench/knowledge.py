@@ -29,7 +29,6 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,7 +37,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pypdfium2  # type: ignore[import-untyped]
@@ -54,6 +52,7 @@ if str(REPO_DIR) not in sys.path:  # `tests.fakes` is imported from the reposito
 from tests.fakes.llm_server import FakeLLM  # noqa: E402
 from tests.fakes.server import ServerThread  # noqa: E402
 
+from machine import git_state, package_versions  # noqa: E402
 from parmenid.core.db import Database  # noqa: E402
 from parmenid.knowledge.chunking import chunk_segments  # noqa: E402
 from parmenid.knowledge.index import IndexedChunk, KnowledgeIndex  # noqa: E402
@@ -496,32 +495,7 @@ def table(ingest: IngestResult, retrieval: RetrievalResult, ttft: TTFTResult) ->
     return "\n".join(lines)
 
 
-def package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions: dict[str, str] = {}
-    for name in ("parmenid", "qdrant-client", "pypdfium2", "anthropic", "httpx", "sqlalchemy"):
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "-"
-    return versions
-
-
-def git_state() -> dict[str, Any]:
-    if shutil.which("git") is None:
-        return {}
-
-    def git(*args: str) -> str:
-        completed = subprocess.run(
-            ["git", *args], cwd=REPO_DIR, capture_output=True, text=True, check=False
-        )
-        return completed.stdout.strip()
-
-    return {
-        "commit": git("rev-parse", "--short", "HEAD") or None,
-        "src_dirty": bool(git("status", "--porcelain", "--", "src")),
-    }
+KNOWLEDGE_PACKAGES = ("parmenid", "qdrant-client", "pypdfium2", "anthropic", "httpx", "sqlalchemy")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -580,7 +554,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
         },
-        "packages": package_versions(),
+        "packages": package_versions(KNOWLEDGE_PACKAGES),
         "git": git_state(),
         "ingest": {
             "files": ingest.files,

@@ -22,7 +22,6 @@ import http.client
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ import asyncpg  # type: ignore[import-untyped]
 
 from baselines import BARE_SCHEMA, BARE_TABLE, CREATE_BARE_TABLE
 from load import LoadResult, Request, have_wrk, run_load
+from machine import git_state, package_versions
 from servers import HOST, Server, clean_env, free_port
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -494,17 +494,17 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def package_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions: dict[str, str] = {}
-    names = ("parmenid", "fastapi", "starlette", "uvicorn", "uvloop", "httptools")
-    for name in (*names, "asyncpg", "sqlalchemy", "pydantic"):
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "-"
-    return versions
+RUN_PACKAGES = (
+    "parmenid",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "asyncpg",
+    "sqlalchemy",
+    "pydantic",
+)
 
 
 def wrk_version() -> str | None:
@@ -525,26 +525,6 @@ def ours_package_dir() -> Path | None:
         check=False,
     )
     return Path(completed.stdout.strip()).resolve().parent if completed.returncode == 0 else None
-
-
-def git_state() -> dict[str, Any]:
-    """The commit measured, and whether src/ had uncommitted changes (then that is measured)."""
-    if shutil.which("git") is None:
-        return {}
-
-    def git(*args: str) -> str:
-        completed = subprocess.run(
-            ["git", *args], cwd=REPO_DIR, capture_output=True, text=True, check=False
-        )
-        return completed.stdout.strip()
-
-    return {
-        "commit": git("rev-parse", "--short", "HEAD") or None,
-        "src_dirty": bool(git("status", "--porcelain", "--", "src")),
-    }
-
-
-# --- entry point ---------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -700,7 +680,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
             "git": git,
-            "packages": package_versions(),
+            "packages": package_versions(RUN_PACKAGES),
         },
         "servers": runtimes,
         "summary": rows,
