@@ -10,7 +10,7 @@ from parmenid.config import get_settings
 from parmenid.core.db import utcnow
 from parmenid.health import probes_of
 from parmenid.identity.schemas import FIELD_LABELS
-from parmenid.presentai import accounts, organizations
+from parmenid.presentai import accounts, organizations, users
 from parmenid.presentai.errors import render_presentai_error
 from parmenid.runtime import Runtime
 from parmenid.webapp import build_app
@@ -62,4 +62,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(organizations.router, prefix=API_PREFIX)
+    app.include_router(users.router, prefix=API_PREFIX)
     return app

@@ -12,8 +12,10 @@ from pydantic import BaseModel, Field
 from parmenid.core.web import require_json
 from parmenid.identity.models import Organization, Role
 from parmenid.identity.organizations import OrganizationService
+from parmenid.llm.quotas import QuotaLedger
+from parmenid.llm.usage import monthly_usage
 from parmenid.presentai.authz import OrgAdmin, OrgViewer, PresentAIUser
-from parmenid.webapp import SessionDep
+from parmenid.webapp import RuntimeDep, SessionDep
 
 router = APIRouter(
     prefix="/organizations", tags=["Organizations"], dependencies=[Depends(require_json)]
@@ -168,3 +170,39 @@ async def remove_member(user_id: uuid.UUID, access: OrgViewer, session: SessionD
         access.organization.id, access.principal.user, access.role, user_id
     )
     return Response(status_code=204)
+
+
+class DailyUsage(BaseModel):
+    date: str
+    tokens: int
+
+
+class UsageOut(BaseModel):
+    organization_id: uuid.UUID
+    month: str
+    plan: str
+    limit: int
+    used: int
+    reserved: int
+    remaining: int
+    by_day: list[DailyUsage]
+    by_source: dict[str, int]
+
+
+@router.get("/{organization_id}/usage", response_model=UsageOut)
+async def organization_usage(access: OrgAdmin, runtime: RuntimeDep) -> UsageOut:
+    """Tokens used this month (UTC) against the plan's limit, by day and by source
+    (`generation`, `chat`); `reserved` is held by calls in progress."""
+    ledger = QuotaLedger(runtime.db, runtime.settings.llm.plan_token_limits)
+    report = await monthly_usage(runtime.db, ledger, access.organization.id)
+    return UsageOut(
+        organization_id=report.organization_id,
+        month=report.month,
+        plan=report.plan,
+        limit=report.limit,
+        used=report.used,
+        reserved=report.reserved,
+        remaining=report.remaining,
+        by_day=[DailyUsage(date=d, tokens=t) for d, t in report.by_day],
+        by_source=report.by_source,
+    )
