@@ -4,6 +4,7 @@ from parmenid.core.jobs import Job
 from parmenid.identity.models import (
     AuthSession,
     EmailVerification,
+    Invitation,
     Membership,
     Organization,
     RefreshToken,
@@ -16,6 +17,7 @@ from parmenid.site.leads.models import PlanRequest
 __all__ = [
     "AuthSession",
     "EmailVerification",
+    "Invitation",
     "Job",
     "LLMTrace",
     "Membership",

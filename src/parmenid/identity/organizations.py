@@ -12,13 +12,25 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parmenid.core.errors import Conflict, InsufficientRole, Text, ValidationFailed, not_found
-from parmenid.identity.models import Membership, Organization, Role, User
+from parmenid.core.db import utcnow
+from parmenid.core.errors import (
+    Conflict,
+    Gone,
+    InsufficientRole,
+    Text,
+    ValidationFailed,
+    not_found,
+)
+from parmenid.core.jobs import enqueue
+from parmenid.identity.models import Invitation, Membership, Organization, Role, User
+from parmenid.identity.tokens import opaque_token, token_digest
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,62}[a-z0-9])$")
 SLUG_RULE = Text(
@@ -176,3 +188,103 @@ class OrganizationService:
     async def _slug_in_use(self, slug: str) -> bool:
         found = await self.session.scalar(select(Organization.id).where(Organization.slug == slug))
         return found is not None
+
+
+INVITATION_TTL = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    invitation: Invitation
+    token: str
+
+
+class InvitationService:
+    """Invitations by e-mail: the token goes out by e-mail (through the outbox) and is also
+    returned to the inviter, who may pass it on another way. Accepting needs a signed-in user
+    with the invited address; an invitation works once and expires after seven days."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def invite(
+        self,
+        organization: Organization,
+        inviter: User,
+        inviter_role: Role,
+        email: str,
+        role: Role,
+        accept_url: str,
+    ) -> IssuedInvitation:
+        if role is Role.OWNER and inviter_role is not Role.OWNER:
+            raise requires(Role.OWNER, inviter_role)
+        email = email.strip().lower()
+        already = await self.session.scalar(
+            select(Membership.id)
+            .join(User, User.id == Membership.user_id)
+            .where(Membership.organization_id == organization.id, User.email == email)
+        )
+        if already is not None:
+            raise Conflict(
+                Text(f"{email} is already a member.", f"{email} уже состоит в организации."),
+                extra={"field": "email"},
+            )
+        token = opaque_token("inv_")
+        invitation = Invitation(
+            organization_id=organization.id,
+            email=email,
+            role=role.value,
+            token_hash=token_digest(token),
+            invited_by_id=inviter.id,
+            expires_at=utcnow() + INVITATION_TTL,
+        )
+        self.session.add(invitation)
+        await self.session.flush()
+        enqueue(
+            self.session,
+            "notify.email",
+            {
+                "to": email,
+                "subject": f"Приглашение в {organization.name} / Invitation to {organization.name}",
+                "text": (
+                    f"{inviter.full_name or inviter.email} приглашает вас в «{organization.name}» "
+                    f"с ролью {role.value}.\n{inviter.full_name or inviter.email} invites you to "
+                    f"{organization.name} as {role.value}.\n\n{accept_url}?token={token}\n"
+                ),
+            },
+        )
+        return IssuedInvitation(invitation, token)
+
+    async def accept(self, user: User, token: str) -> tuple[Organization, Role]:
+        invitation = await self.session.scalar(
+            select(Invitation).where(Invitation.token_hash == token_digest(token))
+        )
+        if invitation is None:
+            raise not_found("Invitation", "Приглашение")
+        if invitation.accepted_at is not None or invitation.expires_at <= utcnow():
+            raise Gone(
+                Text(
+                    "This invitation has expired or was already used.",
+                    "Приглашение истекло или уже использовано.",
+                )
+            )
+        if invitation.email != user.email.lower():
+            raise ValidationFailed(
+                Text(
+                    "This invitation was sent to another e-mail address.",
+                    "Это приглашение отправлено на другой адрес.",
+                )
+            )
+        organization = await self.session.get(Organization, invitation.organization_id)
+        if organization is None:
+            raise not_found("Organization", "Организация")
+        role = Role(invitation.role)
+        existing = await OrganizationService(self.session).membership(organization.id, user.id)
+        if existing is None:
+            self.session.add(
+                Membership(organization_id=organization.id, user_id=user.id, role=role.value)
+            )
+        invitation.accepted_at = utcnow()
+        invitation.accepted_by_id = user.id
+        await self.session.flush()
+        return organization, Role(existing.role) if existing else role

@@ -62,5 +62,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(organizations.router, prefix=API_PREFIX)
+    app.include_router(organizations.invitations_router, prefix=API_PREFIX)
     app.include_router(users.router, prefix=API_PREFIX)
     return app

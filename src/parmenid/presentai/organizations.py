@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from parmenid.core.web import require_json
 from parmenid.identity.models import Organization, Role
-from parmenid.identity.organizations import OrganizationService
+from parmenid.identity.organizations import InvitationService, OrganizationService
 from parmenid.llm.quotas import QuotaLedger
 from parmenid.llm.usage import monthly_usage
 from parmenid.presentai.authz import OrgAdmin, OrgViewer, PresentAIUser
@@ -206,3 +206,69 @@ async def organization_usage(access: OrgAdmin, runtime: RuntimeDep) -> UsageOut:
         by_day=[DailyUsage(date=d, tokens=t) for d, t in report.by_day],
         by_source=report.by_source,
     )
+
+
+class InviteRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    role: RoleName = "viewer"
+
+
+class InvitationOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    role: RoleName
+    expires_at: datetime
+    token: str
+    accept_url: str
+
+
+@router.post(
+    "/{organization_id}/members/invite",
+    status_code=201,
+    response_model=InvitationOut,
+    responses={409: {"description": "conflict: already a member"}},
+)
+async def invite_member(
+    body: InviteRequest, access: OrgAdmin, session: SessionDep, runtime: RuntimeDep
+) -> InvitationOut:
+    """Invites an e-mail address with a role (admins and owners; only owners invite owners).
+    The token is e-mailed when SMTP is configured and is always returned here."""
+    accept_url = runtime.settings.presentai.public_url.rstrip("/") + "/invitations/accept"
+    issued = await InvitationService(session).invite(
+        access.organization,
+        access.principal.user,
+        access.role,
+        body.email,
+        Role(body.role),
+        accept_url,
+    )
+    return InvitationOut(
+        id=issued.invitation.id,
+        email=issued.invitation.email,
+        role=Role(issued.invitation.role).value,
+        expires_at=issued.invitation.expires_at,
+        token=issued.token,
+        accept_url=f"{accept_url}?token={issued.token}",
+    )
+
+
+class AcceptInvitation(BaseModel):
+    token: str = Field(min_length=1, max_length=200)
+
+
+invitations_router = APIRouter(
+    prefix="/invitations", tags=["Organizations"], dependencies=[Depends(require_json)]
+)
+
+
+@invitations_router.post(
+    "/accept",
+    response_model=OrganizationOut,
+    responses={410: {"description": "gone: expired or already used"}},
+)
+async def accept_invitation(
+    body: AcceptInvitation, principal: PresentAIUser, session: SessionDep
+) -> OrganizationOut:
+    """Joins the organization with the invited role (the invitation's e-mail must be yours)."""
+    organization, role = await InvitationService(session).accept(principal.user, body.token)
+    return OrganizationOut.of(organization, role)
