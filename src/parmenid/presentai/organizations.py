@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
 from parmenid.core.web import require_json
-from parmenid.identity.models import Organization, Role
+from parmenid.identity.models import Membership, Organization, Role, User
 from parmenid.identity.organizations import InvitationService, OrganizationService
 from parmenid.llm.quotas import QuotaLedger
 from parmenid.llm.usage import monthly_usage
@@ -67,6 +67,16 @@ class MemberOut(BaseModel):
     role: RoleName
     joined_at: datetime
 
+    @classmethod
+    def of(cls, membership: Membership, user: User) -> MemberOut:
+        return cls(
+            user_id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            role=Role(membership.role).value,
+            joined_at=membership.created_at,
+        )
+
 
 class MemberList(BaseModel):
     items: list[MemberOut]
@@ -120,18 +130,7 @@ async def update_organization(
 @router.get("/{organization_id}/members", response_model=MemberList)
 async def list_members(access: OrgViewer, session: SessionDep) -> MemberList:
     rows = await OrganizationService(session).members(access.organization.id)
-    return MemberList(
-        items=[
-            MemberOut(
-                user_id=user.id,
-                email=user.email,
-                full_name=user.full_name,
-                role=Role(membership.role).value,
-                joined_at=membership.created_at,
-            )
-            for membership, user in rows
-        ]
-    )
+    return MemberList(items=[MemberOut.of(membership, user) for membership, user in rows])
 
 
 @router.patch(
@@ -149,13 +148,7 @@ async def change_member_role(
     )
     members = dict((m.user_id, u) for m, u in await service.members(access.organization.id))
     user = members[membership.user_id]
-    return MemberOut(
-        user_id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        role=Role(membership.role).value,
-        joined_at=membership.created_at,
-    )
+    return MemberOut.of(membership, user)
 
 
 @router.delete(
