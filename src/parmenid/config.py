@@ -59,6 +59,15 @@ class PresentAISettings(AppSettings):
     jwt_audience: str = "parmenid-presentai"
     cors_origins: CsvList = Field(default_factory=list)
     public_url: str = "http://localhost:8001"
+    # API keys: how long a rotated-out secret keeps working unless the rotation asks otherwise
+    # (0: it dies at once), and how long a verified key stays cached in a process. Revoking or
+    # rotating clears the cache of the process that did it; others see it within the TTL.
+    api_key_rotation_grace_seconds: int = Field(default=0, ge=0, le=7 * 86400)
+    api_key_cache_seconds: float = Field(default=10.0, ge=0)
+    # Signed download links (personal-data and audit-log exports) and their files.
+    download_link_ttl_seconds: int = Field(default=3600, ge=60)
+    export_retention_days: int = Field(default=7, ge=1)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
 
     _split = field_validator("cors_origins", mode="before")(_split_csv)
 

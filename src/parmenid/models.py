@@ -1,6 +1,10 @@
 """Imports every table so the metadata (migrations, tests) sees the whole schema."""
 
+from parmenid.core.downloads import PreparedFile
+from parmenid.core.idempotency import IdempotencyRecord
 from parmenid.core.jobs import Job
+from parmenid.identity.api_keys import ApiKey
+from parmenid.identity.audit import AuditEntry, PersonalDataKey
 from parmenid.identity.models import (
     AuthSession,
     EmailVerification,
@@ -15,14 +19,19 @@ from parmenid.llm.models import LLMTrace, PromptTemplate, TokenQuota
 from parmenid.site.leads.models import PlanRequest
 
 __all__ = [
+    "ApiKey",
+    "AuditEntry",
     "AuthSession",
     "EmailVerification",
+    "IdempotencyRecord",
     "Invitation",
     "Job",
     "LLMTrace",
     "Membership",
     "Organization",
+    "PersonalDataKey",
     "PlanRequest",
+    "PreparedFile",
     "PromptTemplate",
     "RefreshToken",
     "SourceDocument",

@@ -17,6 +17,7 @@ import httpx
 from parmenid.config import Settings
 from parmenid.core.db import Database
 from parmenid.core.http import outbound_client
+from parmenid.core.idempotency import IdempotencyStore
 from parmenid.core.jobs import (
     Handler,
     JobContext,
@@ -28,6 +29,7 @@ from parmenid.core.jobs import (
 from parmenid.core.ratelimit import RateLimiter, open_storage
 from parmenid.core.storage import LocalStorage
 from parmenid.core.streams import EventStreams, MemoryStreams, RedisStreams
+from parmenid.identity.api_keys import ApiKeyCache
 from parmenid.identity.passwords import Passwords
 from parmenid.identity.service import Audience, IdentityConfig
 from parmenid.identity.tokens import AccessTokens
@@ -53,6 +55,7 @@ class Runtime:
     wakeup: WakeupChannel | None = None
     storage: LocalStorage | None = None
     streams: EventStreams = field(default_factory=MemoryStreams)
+    api_key_cache: ApiKeyCache = field(default_factory=lambda: ApiKeyCache(10.0))
     _index: KnowledgeIndex | None = None
 
     @property
@@ -144,12 +147,19 @@ class Runtime:
         )
         runtime.handlers = _job_handlers(runtime)
         runtime.trusted_proxies = settings.rate_limit.proxy_networks()
+        runtime.api_key_cache = ApiKeyCache(settings.presentai.api_key_cache_seconds)
         runtime.storage = LocalStorage(settings.data_dir / "files")
         if settings.redis_url:
             runtime.wakeup = RedisWakeup(settings.redis_url)
             runtime.streams = RedisStreams(settings.redis_url)
         use_wakeup_channel(runtime.wakeup)
         return runtime
+
+    @property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(
+            self.db, timedelta(hours=self.settings.presentai.idempotency_ttl_hours)
+        )
 
     def worker(self) -> Worker:
         jobs = self.settings.jobs

@@ -70,6 +70,11 @@ class InsufficientRole(AppError):
     status = 403
 
 
+class InsufficientScope(AppError):
+    code = "insufficient_scope"
+    status = 403
+
+
 class NotFound(AppError):
     code = "not_found"
     status = 404

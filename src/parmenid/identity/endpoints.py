@@ -24,14 +24,20 @@ def add_session_routes(
     *,
     lifetime: str,
     login_responses: dict[int | str, dict[str, Any]] | None = None,
+    principal_dependency: Callable[..., Any] | None = None,
+    open_dependencies: list[Any] | None = None,
 ) -> None:
-    """Add `/login`, `/refresh`, `/logout` and `/logout-all` for `audience_of`'s tokens."""
-    current_user = Annotated[Principal, Depends(signed_in(audience_of))]
+    """Add `/login`, `/refresh`, `/logout` and `/logout-all` for `audience_of`'s tokens.
+
+    `principal_dependency` replaces the plain JWT check for logout (an app's own mechanism);
+    `open_dependencies` are added to the routes anyone may call (login, refresh)."""
+    open_to_all = [limit, *(open_dependencies or [])]
+    current_user = Annotated[Principal, Depends(principal_dependency or signed_in(audience_of))]
 
     @router.post(
         "/login",
         response_model=TokenResponse,
-        dependencies=[limit],
+        dependencies=open_to_all,
         responses=login_responses or {},
         description=f"Returns a JWT access token ({lifetime}) and an opaque refresh token.",
     )
@@ -46,7 +52,7 @@ def add_session_routes(
         response.headers["Cache-Control"] = "no-store"
         return TokenResponse(**tokens.__dict__)
 
-    @router.post("/refresh", response_model=TokenResponse, dependencies=[limit])
+    @router.post("/refresh", response_model=TokenResponse, dependencies=open_to_all)
     async def refresh(
         body: RefreshRequest, response: Response, session: SessionDep, runtime: RuntimeDep
     ) -> TokenResponse:

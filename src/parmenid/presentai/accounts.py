@@ -16,6 +16,7 @@ from parmenid.identity.schemas import (
     UserRegister,
 )
 from parmenid.identity.service import IdentityService
+from parmenid.presentai.authz import Public, session_principal
 from parmenid.webapp import RuntimeDep, SessionDep, rate_limit
 
 router = APIRouter(prefix="/auth", tags=["Auth"], dependencies=[Depends(require_json)])
@@ -44,7 +45,7 @@ class RegisteredUser(BaseModel):
     "/register",
     status_code=201,
     response_model=RegisteredUser,
-    dependencies=[AUTH_LIMIT],
+    dependencies=[AUTH_LIMIT, Public],
     responses={409: {"description": "conflict: the e-mail is taken"}},
 )
 async def register(body: UserRegister, session: SessionDep, runtime: RuntimeDep) -> RegisteredUser:
@@ -64,7 +65,9 @@ async def register(body: UserRegister, session: SessionDep, runtime: RuntimeDep)
     )
 
 
-@router.post("/verify-email", status_code=204, response_class=Response)
+@router.post(
+    "/verify-email", status_code=204, response_class=Response, dependencies=[AUTH_LIMIT, Public]
+)
 async def verify_email(
     body: EmailVerificationRequest, session: SessionDep, runtime: RuntimeDep
 ) -> Response:
@@ -78,4 +81,6 @@ add_session_routes(
     AUTH_LIMIT,
     lifetime="15 minutes",
     login_responses={401: {"description": "unauthorized: wrong e-mail or password"}},
+    principal_dependency=session_principal,
+    open_dependencies=[Public],
 )

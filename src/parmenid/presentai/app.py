@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.types import Scope
 
 from parmenid import __version__
 from parmenid.config import get_settings
 from parmenid.core.db import utcnow
+from parmenid.core.idempotency import IdempotencyMiddleware, IdempotencyStore, Replay
 from parmenid.health import probes_of
 from parmenid.identity.schemas import FIELD_LABELS
 from parmenid.presentai import accounts, organizations, users
+from parmenid.presentai.authz import Public
 from parmenid.presentai.errors import render_presentai_error
 from parmenid.runtime import Runtime
 from parmenid.webapp import build_app
 
 API_PREFIX = "/api/v1"
 
-health_router = APIRouter(tags=["Health"])
+health_router = APIRouter(tags=["Health"], dependencies=[Public])
 
 
 @health_router.get("/health")
@@ -45,6 +48,20 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
+def _idempotency_store(scope: Scope) -> IdempotencyStore:
+    runtime: Runtime = scope["app"].state.runtime
+    return runtime.idempotency
+
+
+async def _replay(request: Request, replay: Replay) -> Response:
+    """The stored answer to an earlier request with the same Idempotency-Key."""
+    response = Response(replay.body, status_code=replay.status)
+    for name, value in replay.headers:
+        response.headers.append(name, value)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     settings = runtime.settings if runtime is not None else get_settings()
     app = build_app(
@@ -59,6 +76,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         cors_origins=settings.presentai.cors_origins,
         field_labels=FIELD_LABELS,
     )
+    app.add_middleware(IdempotencyMiddleware, store=_idempotency_store)
+    app.add_exception_handler(Replay, _replay)  # type: ignore[arg-type]
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(organizations.router, prefix=API_PREFIX)

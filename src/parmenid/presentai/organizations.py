@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
@@ -14,7 +14,7 @@ from parmenid.identity.models import Membership, Organization, Role, User
 from parmenid.identity.organizations import InvitationService, OrganizationService
 from parmenid.llm.quotas import QuotaLedger
 from parmenid.llm.usage import monthly_usage
-from parmenid.presentai.authz import OrgAdmin, OrgViewer, PresentAIUser
+from parmenid.presentai.authz import OrgAccess, OrgViewer, PresentAIUser, in_organization
 from parmenid.webapp import RuntimeDep, SessionDep
 
 router = APIRouter(
@@ -22,6 +22,11 @@ router = APIRouter(
 )
 
 RoleName = Literal["owner", "admin", "editor", "viewer"]
+
+OrgAdmin = Annotated[OrgAccess, Depends(in_organization(Role.ADMIN, None))]
+UsageReader = Annotated[OrgAccess, Depends(in_organization(Role.ADMIN, "usage:read"))]
+# Any member may call it; the service decides (a member may leave, admins remove others).
+MemberOrSelf = Annotated[OrgAccess, Depends(in_organization(Role.VIEWER, None))]
 
 
 class OrganizationCreate(BaseModel):
@@ -41,10 +46,10 @@ class OrganizationOut(BaseModel):
     plan: str
     is_personal: bool
     created_at: datetime
-    role: RoleName
+    role: RoleName | None = Field(description="The caller's role; null for an API key.")
 
     @classmethod
-    def of(cls, organization: Organization, role: Role) -> OrganizationOut:
+    def of(cls, organization: Organization, role: Role | None) -> OrganizationOut:
         return cls(
             id=organization.id,
             name=organization.name,
@@ -52,7 +57,7 @@ class OrganizationOut(BaseModel):
             plan=organization.plan,
             is_personal=organization.is_personal,
             created_at=organization.created_at,
-            role=role.value,
+            role=role.value if role else None,
         )
 
 
@@ -97,6 +102,13 @@ async def create_organization(
 ) -> OrganizationOut:
     """Creates an organization; the caller becomes its owner."""
     organization = await OrganizationService(session).create(principal.user, body.name, body.slug)
+    principal.caller.audit(
+        "organization.created",
+        organization_id=organization.id,
+        target_type="organization",
+        target_id=organization.id,
+        changes={"name": organization.name, "slug": organization.slug},
+    )
     return OrganizationOut.of(organization, Role.OWNER)
 
 
@@ -121,8 +133,16 @@ async def update_organization(
     body: OrganizationUpdate, access: OrgAdmin, session: SessionDep
 ) -> OrganizationOut:
     """Renames the organization or changes its slug (admins and owners)."""
+    before = {"name": access.organization.name, "slug": access.organization.slug}
     organization = await OrganizationService(session).update(
         access.organization, name=body.name, slug=body.slug
+    )
+    after = {"name": organization.name, "slug": organization.slug}
+    access.caller.audit(
+        "organization.updated",
+        target_type="organization",
+        target_id=organization.id,
+        changes={k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]},
     )
     return OrganizationOut.of(organization, access.role)
 
@@ -143,8 +163,15 @@ async def change_member_role(
 ) -> MemberOut:
     """Changes a member's role. Only owners grant or take away the owner role."""
     service = OrganizationService(session)
+    previous = await service.membership(access.organization.id, user_id)
     membership = await service.change_role(
-        access.organization.id, access.role, user_id, Role(body.role)
+        access.organization.id, access.member_role, user_id, Role(body.role)
+    )
+    access.caller.audit(
+        "member.role_changed",
+        target_type="user",
+        target_id=user_id,
+        changes={"role": {"from": previous.role if previous else None, "to": membership.role}},
     )
     members = dict((m.user_id, u) for m, u in await service.members(access.organization.id))
     user = members[membership.user_id]
@@ -157,10 +184,15 @@ async def change_member_role(
     response_class=Response,
     responses={409: {"description": "conflict: the last owner cannot be removed"}},
 )
-async def remove_member(user_id: uuid.UUID, access: OrgViewer, session: SessionDep) -> Response:
+async def remove_member(user_id: uuid.UUID, access: MemberOrSelf, session: SessionDep) -> Response:
     """Removes a member (admins and owners), or lets a member leave."""
     await OrganizationService(session).remove(
-        access.organization.id, access.principal.user, access.role, user_id
+        access.organization.id, access.user, access.member_role, user_id
+    )
+    access.caller.audit(
+        "member.left" if user_id == access.user.id else "member.removed",
+        target_type="user",
+        target_id=user_id,
     )
     return Response(status_code=204)
 
@@ -183,7 +215,7 @@ class UsageOut(BaseModel):
 
 
 @router.get("/{organization_id}/usage", response_model=UsageOut)
-async def organization_usage(access: OrgAdmin, runtime: RuntimeDep) -> UsageOut:
+async def organization_usage(access: UsageReader, runtime: RuntimeDep) -> UsageOut:
     """Tokens used this month (UTC) against the plan's limit, by day and by source
     (`generation`, `chat`); `reserved` is held by calls in progress."""
     ledger = QuotaLedger(runtime.db, runtime.settings.llm.plan_token_limits)
@@ -229,11 +261,17 @@ async def invite_member(
     accept_url = runtime.settings.presentai.public_url.rstrip("/") + "/invitations/accept"
     issued = await InvitationService(session).invite(
         access.organization,
-        access.principal.user,
-        access.role,
+        access.user,
+        access.member_role,
         body.email,
         Role(body.role),
         accept_url,
+    )
+    access.caller.audit(
+        "invitation.created",
+        target_type="invitation",
+        target_id=issued.invitation.id,
+        changes={"role": issued.invitation.role},
     )
     return InvitationOut(
         id=issued.invitation.id,
@@ -264,4 +302,11 @@ async def accept_invitation(
 ) -> OrganizationOut:
     """Joins the organization with the invited role (the invitation's e-mail must be yours)."""
     organization, role = await InvitationService(session).accept(principal.user, body.token)
+    principal.caller.audit(
+        "invitation.accepted",
+        organization_id=organization.id,
+        target_type="user",
+        target_id=principal.user.id,
+        changes={"role": role.value},
+    )
     return OrganizationOut.of(organization, role)

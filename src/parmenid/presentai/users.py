@@ -59,4 +59,11 @@ async def update_me(body: ProfileUpdate, principal: PresentAIUser, session: Sess
     if "full_name" in body.model_fields_set:
         principal.user.full_name = (body.full_name or "").strip() or None
         await session.flush()
+    # Personal fields: the entry names what changed, never the values.
+    principal.caller.audit(
+        "user.profile_updated",
+        target_type="user",
+        target_id=principal.user.id,
+        changes={"fields": sorted(body.model_fields_set)},
+    )
     return await _profile(principal.user, session)
