@@ -46,3 +46,19 @@ async def admin_headers(
     await make_platform_admin(runtime, email)
     tokens = await login(client, email)
     return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def bearer(client: httpx.AsyncClient, email: str, **extra: Any) -> dict[str, str]:
+    """Register `email`, sign in; the Authorization header."""
+    await register(client, email, **extra)
+    tokens = await login(client, email)
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """Assert a PresentAI error envelope with `status` and `code`; its body."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["error"] == code, body
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
