@@ -145,10 +145,10 @@ class Runtime:
                 settings.presentai.jwt_audience, settings.presentai.access_token_ttl_seconds
             ),
         )
-        runtime.handlers = _job_handlers(runtime)
         runtime.trusted_proxies = settings.rate_limit.proxy_networks()
         runtime.api_key_cache = ApiKeyCache(settings.presentai.api_key_cache_seconds)
         runtime.storage = LocalStorage(settings.data_dir / "files")
+        runtime.handlers = _job_handlers(runtime)
         if settings.redis_url:
             runtime.wakeup = RedisWakeup(settings.redis_url)
             runtime.streams = RedisStreams(settings.redis_url)
@@ -188,10 +188,16 @@ class Runtime:
 
 
 def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
+    from parmenid.identity.exports import JOB_NAME as PREPARE_JOB
+    from parmenid.identity.exports import prepare_handler, purge_handler
+    from parmenid.identity.privacy import PURGE_JOB
     from parmenid.knowledge.ingestion import JOB_NAME as INGEST_JOB
     from parmenid.knowledge.ingestion import ingestion_handler
     from parmenid.notify.email import email_handler
     from parmenid.notify.telegram import telegram_handler
+
+    storage = runtime.storage
+    assert storage is not None
 
     async def ingest(payload: dict[str, Any], context: JobContext) -> dict[str, Any] | None:
         return await ingestion_handler(runtime.ingestor())(payload, context)
@@ -200,4 +206,10 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
         "notify.telegram": telegram_handler(runtime.settings.telegram, runtime.http),
         "notify.email": email_handler(runtime.settings.smtp),
         INGEST_JOB: ingest,
+        PREPARE_JOB: prepare_handler(
+            runtime.db,
+            storage,
+            timedelta(days=runtime.settings.presentai.export_retention_days),
+        ),
+        PURGE_JOB: purge_handler(storage, lambda: runtime.index),
     }

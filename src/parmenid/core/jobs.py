@@ -41,6 +41,8 @@ class Job(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(100), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The person whose personal data the payload carries (erasing them deletes the job).
+    subject_id: Mapped[uuid.UUID | None] = mapped_column(default=None, index=True)
     status: Mapped[str] = mapped_column(String(20), default=QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     max_attempts: Mapped[int] = mapped_column(default=8)
@@ -173,9 +175,12 @@ def enqueue(
     *,
     run_at: datetime | None = None,
     max_attempts: int | None = None,
+    subject_id: uuid.UUID | None = None,
 ) -> Job:
-    """Add a job to the caller's transaction; workers are woken once it commits."""
-    job = Job(name=name, payload=payload, run_at=run_at or utcnow())
+    """Add a job to the caller's transaction; workers are woken once it commits.
+
+    `subject_id`: the user whose personal data `payload` holds, so erasing them removes it."""
+    job = Job(name=name, payload=payload, run_at=run_at or utcnow(), subject_id=subject_id)
     if max_attempts is not None:
         job.max_attempts = max_attempts
     session.add(job)

@@ -7,10 +7,14 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 from fastapi.security.utils import get_authorization_scheme_param
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.errors import Forbidden, Text, Unauthorized
+from parmenid.core.observability import request_id_of
 from parmenid.core.ratelimit import Limit
+from parmenid.identity.audit import Actor, AuditLog
+from parmenid.identity.models import User
 from parmenid.identity.schemas import UserLogin
 from parmenid.identity.service import (
     INVALID_ACCESS,
@@ -85,15 +89,37 @@ async def sign_in(
     refusal = await runtime.limiter.exhausted(account_limit, account_key)
     if refusal is not None:
         raise refusal.refusal(TOO_MANY_FAILURES)
+    ip, user_agent = ip_of(request), request.headers.get("user-agent")
+    log = AuditLog(session)
     try:
-        _, tokens = await IdentityService(session, runtime.identity).login(
-            body.email,
-            body.password,
-            audience,
-            ip=ip_of(request),
-            user_agent=request.headers.get("user-agent"),
+        user, tokens = await IdentityService(session, runtime.identity).login(
+            body.email, body.password, audience, ip=ip, user_agent=user_agent
         )
     except Unauthorized:
         await runtime.limiter.hit(account_limit, account_key)
+        known = await session.scalar(
+            select(User.id).where(User.email == normalize_email(body.email))
+        )
+        await log.record(
+            actor=Actor.user(known) if known else Actor.anonymous(),
+            action="security.login_failed",
+            target_type="user" if known else None,
+            target_id=str(known) if known else None,
+            changes={"app": audience.name},
+            ip=ip,
+            user_agent=user_agent,
+            request_id=request_id_of(request),
+        )
+        session.info["commit_on_error"] = True  # the failure is recorded despite the 401
         raise
+    await log.record(
+        actor=Actor.user(user.id),
+        action="security.login",
+        target_type="user",
+        target_id=str(user.id),
+        changes={"app": audience.name},
+        ip=ip,
+        user_agent=user_agent,
+        request_id=request_id_of(request),
+    )
     return tokens

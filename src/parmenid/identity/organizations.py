@@ -252,6 +252,7 @@ class InvitationService:
                     f"{organization.name} as {role.value}.\n\n{accept_url}?token={token}\n"
                 ),
             },
+            subject_id=inviter.id,
         )
         return IssuedInvitation(invitation, token)
 

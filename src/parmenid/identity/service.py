@@ -305,6 +305,7 @@ class IdentityService:
                     f"To confirm your e-mail address, open the link above.\n"
                 ),
             },
+            subject_id=user.id,
         )
         return token
 

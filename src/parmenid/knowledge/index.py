@@ -250,6 +250,16 @@ class KnowledgeIndex:
             wait=True,
         )
 
+    async def delete_organization(self, organization_id: str) -> None:
+        """Remove every chunk of one organization (when it is deleted)."""
+        if not await self._client.collection_exists(self.collection):
+            return
+        await self._client.delete(
+            self.collection,
+            points_selector=models.FilterSelector(filter=_filter(organization_id, None)),
+            wait=True,
+        )
+
     # -- reads ------------------------------------------------------------------------------
 
     async def search(

@@ -12,7 +12,7 @@ from parmenid.core.db import utcnow
 from parmenid.core.idempotency import IdempotencyMiddleware, IdempotencyStore, Replay
 from parmenid.health import probes_of
 from parmenid.identity.schemas import FIELD_LABELS
-from parmenid.presentai import accounts, api_keys, organizations, users
+from parmenid.presentai import accounts, api_keys, audit_log, downloads, organizations, users
 from parmenid.presentai.authz import Public
 from parmenid.presentai.errors import render_presentai_error
 from parmenid.runtime import Runtime
@@ -84,4 +84,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(organizations.invitations_router, prefix=API_PREFIX)
     app.include_router(users.router, prefix=API_PREFIX)
     app.include_router(api_keys.router, prefix=API_PREFIX)
+    app.include_router(audit_log.router, prefix=API_PREFIX)
+    app.include_router(downloads.router, prefix=API_PREFIX)
     return app

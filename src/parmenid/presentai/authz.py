@@ -113,6 +113,7 @@ class Caller:
     request_id: str
     organization_id: uuid.UUID | None = None  # set once an organization is authorized
     notes: list[AuditNote] = field(default_factory=list)
+    audited_by_handler: bool = False  # the handler wrote its own entries (account erasure)
 
     @property
     def actor(self) -> Actor:
@@ -147,6 +148,8 @@ class Caller:
         )
 
     async def write_audit(self, session: AsyncSession, request: Request) -> None:
+        if self.audited_by_handler:
+            return
         notes = self.notes or [_fallback_note(self, request)]
         log = AuditLog(session)
         for note in notes:

@@ -188,6 +188,9 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("subject_id", sa.Uuid(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_jobs_subject_id"), ["subject_id"], unique=False)
     _audit_entries_append_only()
 
 
@@ -211,6 +214,9 @@ def _audit_entries_append_only() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_jobs_subject_id"))
+        batch_op.drop_column("subject_id")
     if op.get_context().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_entries_append_only ON audit_entries")
         op.execute("DROP FUNCTION IF EXISTS audit_entries_append_only()")
