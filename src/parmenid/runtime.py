@@ -188,8 +188,8 @@ class Runtime:
 
 
 def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
+    from parmenid.identity.exports import EXPIRE_JOB, expire_handler, prepare_handler, purge_handler
     from parmenid.identity.exports import JOB_NAME as PREPARE_JOB
-    from parmenid.identity.exports import prepare_handler, purge_handler
     from parmenid.identity.privacy import PURGE_JOB
     from parmenid.knowledge.ingestion import JOB_NAME as INGEST_JOB
     from parmenid.knowledge.ingestion import ingestion_handler
@@ -211,5 +211,6 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
             storage,
             timedelta(days=runtime.settings.presentai.export_retention_days),
         ),
+        EXPIRE_JOB: expire_handler(runtime.db, storage),
         PURGE_JOB: purge_handler(storage, lambda: runtime.index),
     }

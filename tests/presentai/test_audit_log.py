@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -13,7 +14,9 @@ import pytest
 from sqlalchemy import text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from parmenid.core.downloads import LinkSigner
+from parmenid.core.db import utcnow
+from parmenid.core.downloads import LinkSigner, PreparedFile
+from parmenid.core.jobs import Job
 from parmenid.identity.audit import AuditEntry
 from parmenid.runtime import Runtime
 from tests.conftest import run_jobs
@@ -247,3 +250,26 @@ async def test_download_links_are_signed_and_expire(
     )
     missing = f"{API}/organizations/{org_id}/audit-logs/exports/{uuid.uuid4()}"
     error_of(await presentai_client.get(missing, headers=owner), 404, "not_found")
+
+
+async def test_a_prepared_file_is_deleted_when_its_retention_ends(
+    presentai_client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    owner = await bearer(presentai_client, "owner@example.com")
+    org_id = await _org(presentai_client, owner)
+    started = await presentai_client.post(
+        f"{API}/organizations/{org_id}/audit-logs/export", headers=owner
+    )
+    await run_jobs(runtime)
+    ready = (await presentai_client.get(started.json()["status_url"], headers=owner)).json()
+    assert ready["status"] == "ready"
+    async with runtime.db.session() as session:
+        await session.execute(
+            update(PreparedFile).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        await session.execute(update(Job).where(Job.name == "files.expire").values(run_at=utcnow()))
+    await run_jobs(runtime)
+    assert list((runtime.settings.data_dir / "files").rglob("*.csv")) == []
+    gone = (await presentai_client.get(started.json()["status_url"], headers=owner)).json()
+    assert gone["download_url"] is None
+    error_of(await presentai_client.get(ready["download_url"]), 410, "gone")

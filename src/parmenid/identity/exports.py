@@ -29,6 +29,7 @@ from parmenid.identity.privacy import personal_data_archive
 log = logging.getLogger("parmenid.exports")
 
 JOB_NAME = "files.prepare"
+EXPIRE_JOB = "files.expire"
 PERSONAL_DATA = "personal_data"
 AUDIT_LOG = "audit_log"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -138,7 +139,25 @@ def prepare_handler(db: Database, storage: ObjectStorage, retention: timedelta) 
             prepared.status = FileStatus.READY.value
             prepared.completed_at = utcnow()
             prepared.expires_at = utcnow() + retention
+            enqueue(session, EXPIRE_JOB, {"file_id": str(file_id)}, run_at=prepared.expires_at)
         return {"bytes": len(data)}
+
+    return handle
+
+
+def expire_handler(db: Database, storage: ObjectStorage) -> Handler:
+    """Deletes a prepared file once its retention ends (its row stays, without the file)."""
+
+    async def handle(payload: dict[str, Any], context: JobContext) -> dict[str, Any] | None:
+        async with db.session() as session:
+            prepared = await session.get(PreparedFile, uuid.UUID(payload["file_id"]))
+            if prepared is None or prepared.storage_key is None:
+                return {"skipped": "nothing stored"}
+            if prepared.expires_at is not None and prepared.expires_at > utcnow():
+                return {"skipped": "kept longer"}
+            await storage.delete(prepared.storage_key)
+            prepared.storage_key = None
+        return {"deleted": True}
 
     return handle
 
