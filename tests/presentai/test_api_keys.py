@@ -264,3 +264,21 @@ async def test_an_expired_key_stops_working(
     )
     listed = (await presentai_client.get(f"{API}/api-keys", headers=owner)).json()["items"]
     assert listed[0]["status"] == "expired"
+
+
+async def test_a_key_can_change_things_on_its_first_use(
+    presentai_client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """The key's first use (recorded in a transaction of its own) and the request's own
+    write both land, and the change is attributed to the key."""
+    owner = await bearer(presentai_client, "owner@example.com")
+    org_id = await _org(presentai_client, owner, "Acme")
+    created = await _key(presentai_client, owner, org_id, ["audit:read"])
+    started = await presentai_client.post(
+        f"{API}/organizations/{org_id}/audit-logs/export",
+        headers={"X-API-Key": created["key"]},
+    )
+    assert started.status_code == 202, started.text
+    log = await presentai_client.get(f"{API}/organizations/{org_id}/audit-logs", headers=owner)
+    exported = [e for e in log.json()["items"] if e["action"] == "audit_log.exported"]
+    assert [e["actor"]["id"] for e in exported] == [created["id"]]

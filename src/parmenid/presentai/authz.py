@@ -43,7 +43,7 @@ from parmenid.core.errors import (
 from parmenid.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from parmenid.core.idempotency import claim, fingerprint
 from parmenid.core.observability import request_id_of
-from parmenid.identity.api_keys import KEY_PREFIX, ApiKeyService, KeyPrincipal, record_key_use
+from parmenid.identity.api_keys import KEY_PREFIX, KeyPrincipal, authenticate_key
 from parmenid.identity.audit import Actor, AuditLog
 from parmenid.identity.auth import bearer_token
 from parmenid.identity.models import Organization, Role, User
@@ -203,10 +203,8 @@ async def current_caller(
     if presented_key is not None:
         if "authorization" in request.headers:
             raise BadRequest(TWO_CREDENTIALS)
-        use = await ApiKeyService(session, runtime.api_key_cache).authenticate(presented_key, ip)
-        if use.touch:
-            await record_key_use(runtime.db, use)
-        caller = Caller(None, None, use.principal, ip, user_agent, request_id_of(request))
+        key = await authenticate_key(runtime.db, runtime.api_key_cache, presented_key, ip)
+        caller = Caller(None, None, key, ip, user_agent, request_id_of(request))
     else:
         principal = await IdentityService(session, runtime.identity).authenticate(
             bearer_token(request), runtime.presentai_audience
