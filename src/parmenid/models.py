@@ -16,12 +16,17 @@ from parmenid.identity.models import (
 )
 from parmenid.knowledge.models import SourceDocument
 from parmenid.llm.models import LLMTrace, PromptTemplate, TokenQuota
+from parmenid.site.chat.models import Avatar, AvatarDocument, ChatMessage, ChatSession
 from parmenid.site.leads.models import PlanRequest
 
 __all__ = [
     "ApiKey",
     "AuditEntry",
     "AuthSession",
+    "Avatar",
+    "AvatarDocument",
+    "ChatMessage",
+    "ChatSession",
     "EmailVerification",
     "IdempotencyRecord",
     "Invitation",

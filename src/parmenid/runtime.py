@@ -6,7 +6,9 @@ an app started on its own (`uvicorn --factory parmenid.site.app:create_app`) bui
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from ipaddress import IPv4Network, IPv6Network
@@ -37,6 +39,8 @@ from parmenid.knowledge.embeddings import DenseEmbedder
 from parmenid.knowledge.index import KnowledgeIndex
 from parmenid.knowledge.ingestion import Ingestor
 from parmenid.knowledge.parsers import ParseLimits
+from parmenid.llm.gateway import LLMGateway
+from parmenid.llm.prompts import PromptLibrary
 
 log = logging.getLogger("parmenid.runtime")
 
@@ -57,6 +61,32 @@ class Runtime:
     streams: EventStreams = field(default_factory=MemoryStreams)
     api_key_cache: ApiKeyCache = field(default_factory=lambda: ApiKeyCache(10.0))
     _index: KnowledgeIndex | None = None
+    _gateway: LLMGateway | None = None
+    _prompts: PromptLibrary | None = None
+    # Work that must finish even if the request that started it goes away (a chat answer
+    # whose visitor disconnected); awaited on shutdown.
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def gateway(self) -> LLMGateway:
+        """The LLM gateway over the configured providers (the local engine when none)."""
+        if self._gateway is None:
+            from parmenid.llm.setup import build_gateway
+
+            self._gateway = build_gateway(self.settings.llm, self.db)
+        return self._gateway
+
+    @property
+    def prompts(self) -> PromptLibrary:
+        if self._prompts is None:
+            self._prompts = PromptLibrary(self.db)
+        return self._prompts
+
+    def run_in_background(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
 
     @property
     def index(self) -> KnowledgeIndex:
@@ -175,6 +205,10 @@ class Runtime:
         )
 
     async def close(self) -> None:
+        if self.background:
+            await asyncio.wait(list(self.background), timeout=30)
+        if self._gateway is not None:
+            await self._gateway.close()
         if self._index is not None:
             dense = self._index.dense
             await self._index.close()
@@ -191,8 +225,8 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
     from parmenid.identity.exports import EXPIRE_JOB, expire_handler, prepare_handler, purge_handler
     from parmenid.identity.exports import JOB_NAME as PREPARE_JOB
     from parmenid.identity.privacy import PURGE_JOB
+    from parmenid.knowledge.ingestion import DELETE_JOB, deletion_handler, ingestion_handler
     from parmenid.knowledge.ingestion import JOB_NAME as INGEST_JOB
-    from parmenid.knowledge.ingestion import ingestion_handler
     from parmenid.notify.email import email_handler
     from parmenid.notify.telegram import telegram_handler
 
@@ -212,5 +246,6 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
             timedelta(days=runtime.settings.presentai.export_retention_days),
         ),
         EXPIRE_JOB: expire_handler(runtime.db, storage),
+        DELETE_JOB: deletion_handler(storage, lambda: runtime.index),
         PURGE_JOB: purge_handler(storage, lambda: runtime.index),
     }

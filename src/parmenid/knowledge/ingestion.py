@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,5 +181,20 @@ def ingestion_handler(ingestor: Ingestor) -> Handler:
     async def handle(payload: dict[str, Any], context: JobContext) -> dict[str, Any]:
         document = await ingestor.ingest(uuid.UUID(str(payload["document_id"])))
         return {"status": document.ingestion_status, "chunks_created": document.chunks_created}
+
+    return handle
+
+
+DELETE_JOB = "knowledge.delete_document"
+
+
+def deletion_handler(storage: ObjectStorage, index_of: Callable[[], KnowledgeIndex]) -> Handler:
+    """Removes a deleted document's file and index entries (its row is already gone)."""
+
+    async def handle(payload: dict[str, Any], context: JobContext) -> dict[str, Any]:
+        await index_of().delete_document(payload["organization_id"], payload["document_id"])
+        if payload.get("storage_key"):
+            await storage.delete(payload["storage_key"])
+        return {"deleted": payload["document_id"]}
 
     return handle

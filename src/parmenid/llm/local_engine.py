@@ -66,10 +66,11 @@ DUPLICATE = 0.7
 _POOL = 80  # candidates considered by MMR
 
 _NOT_QUERY_TEXT = """
-what which who whom whose when where why how does do is are was can could would should
+what which who whom whose when where why how much many does do is are was can could would should
 tell explain describe describ summarize summarise summary list give show please write outline
 presentation slide slides deck make create about according source sources document documents
 что какой какая какие каков как почему зачем где когда кто чем ли расскажи объясни опиши
+сколько скажите подскажите можно есть ваш ваши вас вы у
 перечисли напиши составь сделай слайд слайды презентация презентацию презентации план источник
 источники документ документы согласно про
 """

@@ -9,6 +9,7 @@ from parmenid.identity.schemas import FIELD_LABELS as ACCOUNT_LABELS
 from parmenid.runtime import Runtime
 from parmenid.site import accounts, health
 from parmenid.site.admin import endpoints as admin
+from parmenid.site.chat import endpoints as chat
 from parmenid.site.errors import render_site_error
 from parmenid.site.leads import endpoints as leads
 from parmenid.site.leads.schemas import FIELD_LABELS as LEAD_LABELS
@@ -36,6 +37,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     # so the busiest come first: monitors' health checks, then the lead form.
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(leads.router, prefix=API_PREFIX)
+    app.include_router(chat.router, prefix=API_PREFIX)
     app.include_router(accounts.router, prefix=API_PREFIX)
     app.include_router(admin.router, prefix=API_PREFIX)
     return app
