@@ -82,6 +82,10 @@ class AuthSettings(BaseModel):
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_parallelism: int = Field(default=1, ge=1)
     login_failures_per_account: str = "10/15minutes"
+    # How long a process trusts a verified sign-in without asking the database again. Logout,
+    # logout-all and account changes in the same process apply at once; in other processes
+    # within this many seconds. 0 checks the database on every request.
+    principal_cache_seconds: float = Field(default=5.0, ge=0)
 
 
 class TelegramSettings(BaseModel):

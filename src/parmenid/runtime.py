@@ -33,7 +33,7 @@ from parmenid.core.storage import LocalStorage
 from parmenid.core.streams import EventStreams, MemoryStreams, RedisStreams
 from parmenid.identity.api_keys import ApiKeyCache
 from parmenid.identity.passwords import Passwords
-from parmenid.identity.service import Audience, IdentityConfig
+from parmenid.identity.service import Audience, IdentityConfig, PrincipalCache
 from parmenid.identity.tokens import AccessTokens
 from parmenid.knowledge.embeddings import DenseEmbedder
 from parmenid.knowledge.index import KnowledgeIndex
@@ -166,6 +166,7 @@ class Runtime:
                 refresh_ttl=timedelta(days=auth.refresh_token_ttl_days),
                 verification_ttl=timedelta(hours=auth.email_verification_ttl_hours),
                 verification_url=settings.site.public_url.rstrip("/") + "/verify-email",
+                principals=PrincipalCache(auth.principal_cache_seconds),
             ),
             http=outbound_client(),
             site_audience=Audience(

@@ -329,6 +329,14 @@ async def test_access_token_claims_and_lifetime(app: App) -> None:
     assert tokens["refresh_token"].count(".") < 2
 
 
+# Changes made behind the app's back (SQL) reach a process once its principal cache lets go of
+# the sign-in; these tests turn the cache off, and the cache has tests of its own below.
+NO_PRINCIPAL_CACHE = pytest.mark.parametrize(
+    "settings_overrides", [{"auth": {"principal_cache_seconds": 0}}]
+)
+
+
+@NO_PRINCIPAL_CACHE
 async def test_a_token_of_a_deleted_user_is_refused(app: App, runtime: Runtime) -> None:
     tokens = await signed_up(app, "gone@example.com")
     assert await app.accepts(tokens["access_token"])
@@ -342,6 +350,7 @@ async def test_a_token_of_a_deleted_user_is_refused(app: App, runtime: Runtime) 
     assert_unauthorized(app.name, response)
 
 
+@NO_PRINCIPAL_CACHE
 async def test_a_disabled_users_tokens_are_refused(app: App, runtime: Runtime) -> None:
     tokens = await signed_up(app, "disabled@example.com")
     async with runtime.db.session() as session:
@@ -354,6 +363,35 @@ async def test_a_disabled_users_tokens_are_refused(app: App, runtime: Runtime) -
         "/api/v1/auth/login", json={"email": "disabled@example.com", "password": PASSWORD}
     )
     assert response.status_code in (401, 403), response.text
+
+
+@pytest.mark.parametrize("settings_overrides", [{"auth": {"principal_cache_seconds": 0.3}}])
+async def test_the_principal_cache_lets_go_of_a_sign_in_after_its_ttl(
+    app: App, runtime: Runtime
+) -> None:
+    """A verified sign-in is trusted for the TTL without a query, then checked again."""
+    tokens = await signed_up(app, "cached@example.com")
+    assert await app.accepts(tokens["access_token"])
+    async with runtime.db.session() as session:
+        await session.execute(
+            update(User).where(User.email == "cached@example.com").values(status="disabled")
+        )
+    assert await app.accepts(tokens["access_token"])  # within the TTL: the cached verdict
+    await asyncio.sleep(0.35)
+    await app.assert_refused(tokens["access_token"])
+
+
+async def test_logout_reaches_the_principal_cache_at_once(app: App, runtime: Runtime) -> None:
+    tokens = await signed_up(app, "quick@example.com")
+    assert runtime.settings.auth.principal_cache_seconds > 0
+    assert await app.accepts(tokens["access_token"])  # now cached
+    response = await app.client.post(
+        "/api/v1/auth/logout",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        json={"refresh_token": tokens["refresh_token"]},
+    )
+    assert response.status_code == 204
+    await app.assert_refused(tokens["access_token"])
 
 
 # --- refresh rotation and reuse ----------------------------------------------------------------

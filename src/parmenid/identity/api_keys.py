@@ -270,78 +270,75 @@ class ApiKeyService:
         if self.cache is not None:
             self.cache.forget(key_id)
 
-    async def authenticate(self, presented: str, ip: str | None) -> KeyUse:
-        """The key behind `presented`, or 401. Never distinguishes why a key fails."""
-        parts = _split(presented)
-        if parts is None:
-            raise Unauthorized(INVALID_KEY)
-        public_id, secret = parts
-        digest = _digest(secret)
-        cache_key = f"{public_id}:{digest}"
-        entry = self.cache.get(cache_key) if self.cache is not None else None
-        if entry is None:
-            entry = await self._load(public_id, digest)
-            if entry is None:
-                raise Unauthorized(INVALID_KEY)
-            if self.cache is not None:
-                self.cache.put(cache_key, entry)
-        now = utcnow()
-        if (entry.expires_at is not None and entry.expires_at <= now) or (
-            entry.valid_until is not None and entry.valid_until <= now
-        ):
-            raise Unauthorized(INVALID_KEY)
-        new_address = ip is not None and ip not in entry.known_ips
-        touch = new_address or (
-            entry.last_used_at is None or now - entry.last_used_at >= LAST_USED_GRANULARITY
-        )
-        if touch:
-            entry.last_used_at = now
-            if ip is not None:
-                entry.known_ips.add(ip)
-        return KeyUse(entry.principal, ip, touch, new_address)
 
-    async def _load(self, public_id: str, digest: str) -> _Cached | None:
-        key = await self.session.scalar(
-            select(ApiKey).where(ApiKey.public_id == public_id, ApiKey.revoked_at.is_(None))
-        )
-        if key is None:
-            return None
-        if hmac.compare_digest(key.secret_hash, digest):
-            valid_until = None
-        elif key.previous_secret_hash is not None and hmac.compare_digest(
-            key.previous_secret_hash, digest
-        ):
-            valid_until = key.previous_valid_until
-        else:
-            return None
-        principal = KeyPrincipal(
-            id=key.id,
-            organization_id=key.organization_id,
-            name=key.name,
-            prefix=key.prefix,
-            scopes=frozenset(key.granted),
-            created_by_id=key.created_by_id,
-        )
-        return _Cached(
-            principal,
-            key.expires_at,
-            valid_until,
-            key.last_used_at,
-            set(key.known_ips.get("addresses", [])),
-            time.monotonic(),
-        )
+async def _load(session: AsyncSession, public_id: str, digest: str) -> _Cached | None:
+    key = await session.scalar(
+        select(ApiKey).where(ApiKey.public_id == public_id, ApiKey.revoked_at.is_(None))
+    )
+    if key is None:
+        return None
+    if hmac.compare_digest(key.secret_hash, digest):
+        valid_until = None
+    elif key.previous_secret_hash is not None and hmac.compare_digest(
+        key.previous_secret_hash, digest
+    ):
+        valid_until = key.previous_valid_until
+    else:
+        return None
+    principal = KeyPrincipal(
+        id=key.id,
+        organization_id=key.organization_id,
+        name=key.name,
+        prefix=key.prefix,
+        scopes=frozenset(key.granted),
+        created_by_id=key.created_by_id,
+    )
+    return _Cached(
+        principal,
+        key.expires_at,
+        valid_until,
+        key.last_used_at,
+        set(key.known_ips.get("addresses", [])),
+        time.monotonic(),
+    )
 
 
 async def authenticate_key(
     db: Database, cache: ApiKeyCache, presented: str, ip: str | None
 ) -> KeyPrincipal:
-    """Check a key in a short transaction of its own (no query at all on a cached hit) and
-    record its use there, so a request that fails later does not lose it."""
-    async with db.session() as session:
-        use = await ApiKeyService(session, cache).authenticate(presented, ip)
-        if use.touch:
-            await _record_use(session, use)
-    return use.principal
+    """The key behind `presented`, or 401 (never saying why). A cached key costs no query; a
+    lookup and the use record run in short transactions of their own, so a request that fails
+    later does not lose the record."""
+    parts = _split(presented)
+    if parts is None:
+        raise Unauthorized(INVALID_KEY)
+    public_id, secret = parts
+    digest = _digest(secret)
+    cache_key = f"{public_id}:{digest}"
+    entry = cache.get(cache_key)
+    if entry is None:
+        async with db.session() as session:
+            entry = await _load(session, public_id, digest)
+        if entry is None:
+            raise Unauthorized(INVALID_KEY)
+        cache.put(cache_key, entry)
+    now = utcnow()
+    if (entry.expires_at is not None and entry.expires_at <= now) or (
+        entry.valid_until is not None and entry.valid_until <= now
+    ):
+        raise Unauthorized(INVALID_KEY)
+    new_address = ip is not None and ip not in entry.known_ips
+    if (
+        new_address
+        or entry.last_used_at is None
+        or (now - entry.last_used_at >= LAST_USED_GRANULARITY)
+    ):
+        entry.last_used_at = now
+        if ip is not None:
+            entry.known_ips.add(ip)
+        async with db.session() as session:
+            await _record_use(session, KeyUse(entry.principal, ip, True, new_address))
+    return entry.principal
 
 
 async def _record_use(session: AsyncSession, use: KeyUse) -> None:

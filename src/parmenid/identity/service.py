@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from parmenid.core.db import utcnow
 from parmenid.core.errors import Conflict, Forbidden, Text, Unauthorized, ValidationFailed
@@ -57,6 +60,55 @@ INVALID_VERIFICATION = Text(
 )
 
 
+@dataclass
+class _Verified:
+    user_values: dict[str, Any]
+    user_id: uuid.UUID
+    token_version: int
+    usable: bool  # the session is not revoked and the user not disabled
+    at: float
+
+
+@dataclass
+class PrincipalCache:
+    """Sign-ins verified recently, so a request with a valid access token needs no query.
+
+    Kept per process for `ttl_seconds`. Logout, logout-all, a refresh-token reuse and account
+    changes made in this process take effect at once; another process sees them within the TTL
+    (0 turns the cache off).
+    """
+
+    ttl_seconds: float
+    _entries: dict[uuid.UUID, _Verified] = field(default_factory=dict)
+
+    def get(self, session_id: uuid.UUID) -> _Verified | None:
+        if self.ttl_seconds <= 0:
+            return None
+        entry = self._entries.get(session_id)
+        if entry is not None and time.monotonic() - entry.at > self.ttl_seconds:
+            del self._entries[session_id]
+            return None
+        return entry
+
+    def put(self, session_id: uuid.UUID, user: User, usable: bool) -> None:
+        if self.ttl_seconds <= 0:
+            return
+        if len(self._entries) > 50_000:
+            self._entries.clear()
+        values = {column.key: getattr(user, column.key) for column in User.__table__.columns}
+        self._entries[session_id] = _Verified(
+            values, user.id, user.token_version, usable, time.monotonic()
+        )
+
+    def forget_sessions(self, session_ids: list[uuid.UUID]) -> None:
+        for session_id in session_ids:
+            self._entries.pop(session_id, None)
+
+    def forget_user(self, user_id: uuid.UUID) -> None:
+        for session_id in [k for k, v in self._entries.items() if v.user_id == user_id]:
+            self._entries.pop(session_id, None)
+
+
 @dataclass(frozen=True)
 class IdentityConfig:
     passwords: Passwords
@@ -64,6 +116,7 @@ class IdentityConfig:
     refresh_ttl: timedelta
     verification_ttl: timedelta
     verification_url: str  # the link in the e-mail; the token is appended as ?token=
+    principals: PrincipalCache = field(default_factory=lambda: PrincipalCache(0))
 
 
 @dataclass(frozen=True)
@@ -213,6 +266,7 @@ class IdentityService:
 
     async def logout_all(self, user: User) -> None:
         """End every session of the user, live access tokens included."""
+        self.config.principals.forget_user(user.id)
         await self.session.execute(
             update(User).where(User.id == user.id).values(token_version=User.token_version + 1)
         )
@@ -223,11 +277,20 @@ class IdentityService:
         )
 
     async def authenticate(self, token: str, audience: Audience) -> Principal:
-        """Check an access token: signature, issuer, audience, expiry, then session and user."""
+        """Check an access token: signature, issuer, audience, expiry, then session and user
+        (from the principal cache when this sign-in was verified moments ago)."""
         try:
             claims = self.config.tokens.decode(token, audience=audience.name)
         except InvalidToken as exc:
             raise Unauthorized(INVALID_ACCESS) from exc
+        cached = self.config.principals.get(claims.session_id)
+        if cached is not None and cached.user_id == claims.user_id:
+            if not cached.usable or cached.token_version != claims.token_version:
+                raise Unauthorized(INVALID_ACCESS)
+            user = User(**cached.user_values)
+            make_transient_to_detached(user)
+            self.session.add(user)  # persistent in this session, without a query
+            return Principal(user, claims.session_id)
         row = (
             await self.session.execute(
                 select(User, AuthSession.revoked_at)
@@ -238,11 +301,9 @@ class IdentityService:
         if row is None:
             raise Unauthorized(INVALID_ACCESS)
         user, revoked_at = row
-        if (
-            revoked_at is not None
-            or user.token_version != claims.token_version
-            or user.status == UserStatus.DISABLED
-        ):
+        usable = revoked_at is None and user.status != UserStatus.DISABLED
+        self.config.principals.put(claims.session_id, user, usable)
+        if not usable or user.token_version != claims.token_version:
             raise Unauthorized(INVALID_ACCESS)
         return Principal(user, claims.session_id)
 
@@ -263,6 +324,7 @@ class IdentityService:
         if verification.used_at is not None or verification.expires_at <= now:
             raise ValidationFailed(INVALID_VERIFICATION, site_code="AUTH_INVALID_TOKEN")
         verification.used_at = now
+        self.config.principals.forget_user(user.id)
         user.is_email_verified = True
         user.email_verified_at = now
         if user.status == UserStatus.PENDING:
@@ -328,6 +390,7 @@ class IdentityService:
         return TokenPair(access, refresh, audience.access_ttl_seconds)
 
     async def _revoke_sessions(self, ids: list[uuid.UUID], *, reason: str) -> None:
+        self.config.principals.forget_sessions(ids)
         await self.session.execute(
             update(AuthSession)
             .where(AuthSession.id.in_(ids), AuthSession.revoked_at.is_(None))

@@ -64,8 +64,11 @@ async def get_me(principal: PresentAIUser, session: SessionDep) -> Profile:
 
 
 @router.patch("/me", response_model=Profile)
-async def update_me(body: ProfileUpdate, principal: PresentAIUser, session: SessionDep) -> Profile:
+async def update_me(
+    body: ProfileUpdate, principal: PresentAIUser, session: SessionDep, runtime: RuntimeDep
+) -> Profile:
     """Changes the display name (blank clears it)."""
+    runtime.identity.principals.forget_user(principal.user.id)
     if "full_name" in body.model_fields_set:
         principal.user.full_name = (body.full_name or "").strip() or None
         await session.flush()
@@ -107,6 +110,7 @@ async def delete_me(
     if not await runtime.identity.passwords.verify(principal.user.password_hash, body.password):
         raise ValidationFailed(WRONG_PASSWORD)
     erasure = await erase_user(session, principal.user, runtime.api_key_cache)
+    runtime.identity.principals.forget_user(principal.user.id)
     principal.caller.audited_by_handler = True  # erase_user wrote the entry, without addresses
     return DeletedAccount(
         deleted=True,
