@@ -36,11 +36,21 @@ class InvalidToken(Exception):
 
 
 class AccessTokens:
+    """Issues and checks access tokens.
+
+    A token that passed the full check is remembered (by its exact text) until it expires, so
+    the next request with it skips parsing and the signature check; the expiry is still
+    checked on every use. Only genuine tokens enter this memory, and it is bounded.
+    """
+
+    MEMORY = 20_000
+
     def __init__(self, secret: str, issuer: str) -> None:
         if len(secret) < 16:
             raise ValueError("the JWT secret is too short")
         self.secret = secret
         self.issuer = issuer
+        self._verified: dict[tuple[str, str], AccessClaims] = {}
 
     def issue(
         self,
@@ -65,6 +75,18 @@ class AccessTokens:
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def decode(self, token: str, *, audience: str) -> AccessClaims:
+        known = self._verified.get((token, audience))
+        if known is not None:
+            if known.expires_at > datetime.now(UTC):
+                return known
+            del self._verified[(token, audience)]
+        claims = self._decode(token, audience)
+        if len(self._verified) >= self.MEMORY:
+            self._verified.clear()
+        self._verified[(token, audience)] = claims
+        return claims
+
+    def _decode(self, token: str, audience: str) -> AccessClaims:
         try:
             claims = jwt.decode(
                 token,
