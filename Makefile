@@ -21,6 +21,7 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/parmenid migrate
+	$(BIN)/parmenid demo seed
 	$(BIN)/parmenid serve
 
 test: $(DEV_STAMP)

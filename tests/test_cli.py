@@ -130,3 +130,26 @@ def _wait_healthy(url: str, process: subprocess.Popen[str]) -> dict[str, object]
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} did not become healthy")
+
+
+def test_demo_seed_makes_a_bot_that_answers_from_its_knowledge(tmp_path: Path) -> None:
+    """`parmenid demo seed` twice: one organization, one bot, knowledge indexed; it answers."""
+    env = _env(tmp_path)
+    first = subprocess.run(
+        [*PARMENID, "demo", "seed"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert first.returncode == 0, first.stderr
+    assert "created; knowledge indexed: True" in first.stdout
+    again = subprocess.run(
+        [*PARMENID, "demo", "seed"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert "already there; knowledge indexed: True" in again.stdout
+    assert first.stdout.split()[3] == again.stdout.split()[3]  # the same avatar id
+    asked = subprocess.run(
+        [*PARMENID, "ask", "Сколько стоит тариф Pro?", "--org", "parmenid-demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "2900 рублей" in asked.stdout

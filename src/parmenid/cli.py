@@ -1,4 +1,4 @@
-"""The `parmenid` command: serve, worker, migrate, admin."""
+"""The `parmenid` command: serve, worker, migrate, admin, ingest, ask, demo."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ cli = typer.Typer(help="Parmenid: the corporate-site API and PresentAI.", no_arg
 T = TypeVar("T")
 admin_cli = typer.Typer(help="Platform administrators.", no_args_is_help=True)
 cli.add_typer(admin_cli, name="admin")
+demo_cli = typer.Typer(help="Demo content.", no_args_is_help=True)
+cli.add_typer(demo_cli, name="demo")
 
 
 class Target(StrEnum):
@@ -221,6 +223,28 @@ async def _with_runtime(settings: Settings, action: str, *args: Any) -> Any:
         return await ask_question(runtime, *args)
     finally:
         await runtime.close()
+
+
+@demo_cli.command("seed")
+def demo_seed() -> None:
+    """Create (or complete) the demo organization and its chat bot with indexed knowledge."""
+    settings = _settings()
+    run_async(_seed(settings))
+
+
+async def _seed(settings: Settings) -> None:
+    from parmenid.migrations.runner import upgrade
+    from parmenid.site.chat.demo import seed_demo
+
+    runtime = Runtime.build(settings)
+    try:
+        await upgrade(settings.effective_database_url)
+        result = await seed_demo(runtime)
+    finally:
+        await runtime.close()
+    state = "created" if result.created else "already there"
+    typer.echo(f"demo chat bot {result.avatar_id} ({state}; knowledge indexed: {result.indexed})")
+    typer.echo(f"landing page: {settings.site.public_url.rstrip('/')}/")
 
 
 def main() -> None:
