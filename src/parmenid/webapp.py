@@ -6,6 +6,7 @@ Each app supplies its own `ErrorRenderer` (envelope and vocabulary); everything 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -150,8 +151,12 @@ def build_app(
     runtime: Runtime | None,
     cors_origins: Sequence[str],
     field_labels: Mapping[str, Text] | None = None,
+    body_limit_exempt: re.Pattern[str] | None = None,
 ) -> FastAPI:
-    """A FastAPI app with our lifespan, middleware and error handling."""
+    """A FastAPI app with our lifespan, middleware and error handling.
+
+    `body_limit_exempt` matches whole paths (file uploads) that the JSON body cap does not apply
+    to; their endpoints enforce their own limit while streaming."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -239,7 +244,10 @@ def build_app(
         max_age=600,
     )
     app.add_middleware(
-        RequestBodyGuard, max_bytes=settings_for_limits.max_body_bytes, respond=renderer
+        RequestBodyGuard,
+        max_bytes=settings_for_limits.max_body_bytes,
+        respond=renderer,
+        exempt_paths=body_limit_exempt,
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
 

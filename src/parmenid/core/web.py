@@ -41,7 +41,8 @@ class RequestBodyGuard:
     """Reads a request body up front (bodies are small here) and answers in the app's envelope:
     413 when it is over `max_bytes`, whether announced by Content-Length or streamed, and 422 when
     JSON text carries NUL characters, which PostgreSQL cannot store. The endpoint then receives
-    the buffered body. Paths under `exempt_prefixes` (file uploads) stream through untouched."""
+    the buffered body. Paths under `exempt_prefixes`, or matching `exempt_paths` (file uploads,
+    which enforce their own limit), stream through untouched."""
 
     def __init__(
         self,
@@ -49,16 +50,16 @@ class RequestBodyGuard:
         max_bytes: int,
         respond: ErrorResponder,
         exempt_prefixes: Sequence[str] = (),
+        exempt_paths: re.Pattern[str] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.respond = respond
         self.exempt_prefixes = tuple(exempt_prefixes)
+        self.exempt_paths = exempt_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or (
-            self.exempt_prefixes and scope["path"].startswith(self.exempt_prefixes)
-        ):
+        if scope["type"] != "http" or self._exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         declared: int | None = None
@@ -105,6 +106,11 @@ class RequestBodyGuard:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    def _exempt(self, path: str) -> bool:
+        if self.exempt_prefixes and path.startswith(self.exempt_prefixes):
+            return True
+        return self.exempt_paths is not None and self.exempt_paths.fullmatch(path) is not None
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: AppError) -> None:
         if isinstance(error, PayloadTooLarge):

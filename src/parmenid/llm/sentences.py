@@ -152,8 +152,12 @@ def segment(text: str) -> list[SourceSentence]:
 
 
 def detect_language(text: str) -> str:
-    """``"ru"`` when the text has more Cyrillic than Latin letters, else ``"en"``."""
-    return "ru" if len(_CYRILLIC.findall(text)) > len(_LATIN.findall(text)) else "en"
+    """``"ru"`` when at least a third of the letters are Cyrillic, else ``"en"``.
+
+    Russian questions often name a product in Latin letters ("Что умеет PresentAI?"); a plain
+    majority vote would call them English."""
+    cyrillic, latin = len(_CYRILLIC.findall(text)), len(_LATIN.findall(text))
+    return "ru" if cyrillic and cyrillic * 2 >= latin else "en"
 
 
 def condense(sentence: str) -> str:

@@ -143,9 +143,14 @@ async def history_of(
                 .limit(HISTORY_TURNS * 2)
             )
         ).all()
-    return [
-        LLMMessage("user" if m.role == "user" else "assistant", m.content) for m in reversed(rows)
-    ]
+    turns: list[LLMMessage] = []
+    ordered = list(reversed(rows))
+    for index, message in enumerate(ordered):
+        following = ordered[index + 1] if index + 1 < len(ordered) else None
+        if message.role == "user" and (following is None or following.role != "assistant"):
+            continue  # a question whose answer failed is not part of the conversation
+        turns.append(LLMMessage("user" if message.role == "user" else "assistant", message.content))
+    return turns
 
 
 async def answer(
@@ -165,6 +170,7 @@ async def answer(
     """
     language = avatar.language if avatar.language in NO_KNOWLEDGE else "ru"
     text, tokens, provider = "", 0, None
+    sources: list[dict[str, Any]] = []
     try:
         sources, passages = await find_sources(runtime, avatar, question)
         relay.put("sources", {"sources": sources})
@@ -209,6 +215,25 @@ async def answer(
             "done",
             {"message_id": str(answer_id), "tokens_used": tokens, "lead_offer": lead_offer},
         )
+    except asyncio.CancelledError:  # shutting down mid-answer: leave no answer "generating"
+        await asyncio.shield(
+            _store(
+                runtime,
+                session_id,
+                answer_id,
+                content=text or FAILED[language],
+                status=MessageStatus.FAILED,
+                tokens=tokens,
+                sources=sources,
+                provider=provider,
+                lead_offer=False,
+            )
+        )
+        relay.put(
+            "error",
+            {"message_id": str(answer_id), "code": "CANCELLED", "message": FAILED[language]},
+        )
+        raise
     except Exception as exc:  # stored and reported, never lost
         code = exc.code if isinstance(exc, AppError) else "internal_error"
         retry_after = exc.extra.get("retry_after") if isinstance(exc, AppError) else None
@@ -221,7 +246,7 @@ async def answer(
             content=text or FAILED[language],
             status=MessageStatus.FAILED,
             tokens=tokens,
-            sources=[],
+            sources=sources,  # as the stream showed them
             provider=provider,
             lead_offer=False,
         )

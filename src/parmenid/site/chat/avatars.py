@@ -4,6 +4,10 @@ A knowledge document is a source document of the avatar's organization, ingested
 knowledge pipeline (a job); the avatar answers only from its own documents once they are
 indexed. Removing a document from an avatar deletes it (file, index entries, row) when no other
 avatar of the organization uses it.
+
+Who may do what: any member of the avatar's organization may read it (viewer), editors manage
+its documents, admins and owners create, change and delete avatars and read conversations. An
+avatar of an organization the caller is not a member of does not exist for them (404).
 """
 
 from __future__ import annotations
@@ -12,28 +16,53 @@ import re
 import uuid
 from typing import Any
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parmenid.core.errors import Text, ValidationFailed, not_found
+from parmenid.core.errors import (
+    AppError,
+    FieldProblem,
+    NotFound,
+    Text,
+    UnsupportedMediaType,
+    ValidationFailed,
+    not_found,
+)
 from parmenid.core.jobs import enqueue
+from parmenid.core.safe_fetch import FetchPolicy, FetchRefused, fetch
 from parmenid.core.storage import ObjectStorage
+from parmenid.identity.models import Membership, Role
+from parmenid.identity.organizations import requires
 from parmenid.knowledge.ingestion import DELETE_JOB, add_document
 from parmenid.knowledge.models import SourceDocument
+from parmenid.knowledge.parsers import ParseError
 from parmenid.site.chat.models import Avatar, AvatarDocument, ChatSession
 
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$")
+# The widget shows it as an <img>: only web addresses (no `javascript:` or `data:` URLs).
+IMAGE_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 BAD_COLOR = Text("primary_color is a hex color like #3B82F6.", "primary_color — цвет вида #3B82F6.")
+BAD_IMAGE_URL = Text(
+    "avatar_image_url must be an http(s) address.",
+    "avatar_image_url должен быть адресом http(s).",
+)
+
+
+def invalid(field: str, text: Text) -> ValidationFailed:
+    return ValidationFailed(text, problems=[FieldProblem(field, text, "value_error")])
 
 
 def bad_origin(origin: str) -> ValidationFailed:
-    return ValidationFailed(
+    return invalid(
+        "allowed_origins",
         Text(
             f"{origin!r} is not an origin (scheme://host[:port], no path).",
             f"{origin!r} — не origin (scheme://host[:port], без пути).",
-        )
+        ),
     )
 
 
@@ -45,6 +74,64 @@ def clean_origins(origins: list[str]) -> list[str]:
             raise bad_origin(origin)
         cleaned.append(origin.lower())
     return sorted(set(cleaned))
+
+
+# Russian for the parser's reasons (its English ones are written for the uploader already).
+UNREADABLE_RU = {
+    "unsupported": "Формат файла не поддерживается: загрузите PDF, DOCX, PPTX, XLSX, HTML, "
+    "Markdown или текстовый файл.",
+    "empty": "Файл пустой.",
+    "password_protected": "Документ защищён паролем: снимите пароль и загрузите его снова.",
+    "corrupt": "Файл повреждён или не соответствует своему формату.",
+}
+UNREADABLE_RU_OTHER = "Файл не удалось прочитать."
+
+
+def unreadable(exc: ParseError) -> AppError:
+    """An upload refused by content sniffing: 415 for an unsupported format, 422 otherwise."""
+    text = Text(exc.reason, UNREADABLE_RU.get(exc.code, UNREADABLE_RU_OTHER))
+    if exc.code == "unsupported":
+        return UnsupportedMediaType(text, extra={"reason": exc.code})
+    return ValidationFailed(
+        text, extra={"reason": exc.code}, problems=[FieldProblem("file", text, exc.code)]
+    )
+
+
+FETCH_RU = {
+    "bad_url": "адрес указан неверно",
+    "scheme_not_allowed": "поддерживаются только адреса http и https",
+    "address_not_allowed": "адрес ведёт во внутреннюю сеть, такие адреса запрещены",
+    "dns_failed": "сайт с таким именем не найден",
+    "connection_failed": "не удалось подключиться к сайту",
+    "too_many_redirects": "слишком много перенаправлений",
+    "too_large": "документ больше допустимого размера",
+    "timeout": "сайт не ответил вовремя",
+    "http_error": "сайт ответил ошибкой",
+}
+
+
+def not_fetched(exc: FetchRefused) -> ValidationFailed:
+    text = Text(
+        f"The document could not be downloaded: {exc.reason}",
+        f"Не удалось загрузить документ по ссылке: {FETCH_RU.get(exc.code, 'ошибка загрузки')}.",
+    )
+    return ValidationFailed(
+        text, extra={"reason": exc.code}, problems=[FieldProblem("url", text, exc.code)]
+    )
+
+
+def url_filename(url: str) -> str:
+    """A document name for a downloaded page: the last path segment, else the host."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        return "document"
+    name = CONTROL.sub("", parsed.path.rstrip("/").rsplit("/", 1)[-1]).strip()  # decoded
+    return (name or parsed.host or "document")[:300]
+
+
+NO_ORGANIZATION = Text("Organization not found", "Организация не найдена")
+NO_CHAT_SESSION = Text("Chat session not found", "Сессия чата не найдена")
 
 
 EDITABLE = {
@@ -85,17 +172,56 @@ class AvatarService:
             if name not in EDITABLE:
                 continue
             if name == "primary_color" and value is not None and not COLOR.match(value):
-                raise ValidationFailed(BAD_COLOR)
+                raise invalid(name, BAD_COLOR)
+            if name == "avatar_image_url":
+                value = value or None  # "" clears it
+                if value is not None and not IMAGE_URL.match(value):
+                    raise invalid(name, BAD_IMAGE_URL)
             if name == "allowed_origins":
                 avatar.allowed_origins = {"origins": clean_origins(value or [])}
                 continue
             setattr(avatar, name, value)
 
-    async def get(self, avatar_id: uuid.UUID) -> Avatar:
-        avatar = await self.session.get(Avatar, avatar_id)
+    async def get(self, avatar_id: uuid.UUID, *, fresh: bool = False) -> Avatar:
+        """The avatar (404 if there is none); `fresh` reads the row again, bypassing the
+        session's identity map (after the connection was released, say)."""
+        avatar = await self.session.get(Avatar, avatar_id, populate_existing=fresh)
         if avatar is None:
             raise not_found("Avatar", "Аватар")
         return avatar
+
+    async def role_in(
+        self, organization_id: uuid.UUID, user_id: uuid.UUID, required: Role = Role.VIEWER
+    ) -> Role:
+        """The user's role in the organization: 404 for a non-member (another tenant's
+        organization is not revealed), 403 `insufficient_role` below `required`."""
+        role = await self._role(organization_id, user_id)
+        if role is None:
+            raise NotFound(NO_ORGANIZATION)
+        if not role.at_least(required):
+            raise requires(required, role)
+        return role
+
+    async def for_member(
+        self, avatar_id: uuid.UUID, user_id: uuid.UUID, required: Role
+    ) -> tuple[Avatar, Role]:
+        """The avatar and the user's role in its organization: 404 unless the user is a member
+        (whether the avatar exists is not revealed), 403 below `required`."""
+        avatar = await self.session.get(Avatar, avatar_id)
+        role = None if avatar is None else await self._role(avatar.organization_id, user_id)
+        if avatar is None or role is None:
+            raise not_found("Avatar", "Аватар")
+        if not role.at_least(required):
+            raise requires(required, role)
+        return avatar, role
+
+    async def _role(self, organization_id: uuid.UUID, user_id: uuid.UUID) -> Role | None:
+        role = await self.session.scalar(
+            select(Membership.role).where(
+                Membership.organization_id == organization_id, Membership.user_id == user_id
+            )
+        )
+        return None if role is None else Role(role)
 
     async def of_organizations(self, organization_ids: list[uuid.UUID]) -> list[Avatar]:
         rows = await self.session.scalars(
@@ -123,20 +249,49 @@ class AvatarService:
         queue_job: bool = True,
     ) -> SourceDocument:
         """Store the file as a source document of the avatar's organization and link it; its
-        ingestion is queued (the caller's transaction)."""
-        document = await add_document(
-            self.session,
-            storage,
-            avatar.organization_id,
-            filename,
-            data,
-            created_by=created_by,
-            source_url=source_url,
-            queue_job=queue_job,
-        )
+        ingestion is queued (the caller's transaction). The type is sniffed from the content
+        first: an unsupported one answers 415, an empty or damaged file 422."""
+        try:
+            document = await add_document(
+                self.session,
+                storage,
+                avatar.organization_id,
+                filename,
+                data,
+                created_by=created_by,
+                source_url=source_url,
+                queue_job=queue_job,
+            )
+        except ParseError as exc:
+            raise unreadable(exc) from exc
         self.session.add(AvatarDocument(avatar_id=avatar.id, document_id=document.id))
         await self.session.flush()
         return document
+
+    async def add_document_from_url(
+        self,
+        avatar: Avatar,
+        storage: ObjectStorage,
+        url: str,
+        *,
+        client: httpx.AsyncClient,
+        policy: FetchPolicy,
+        created_by: uuid.UUID | None,
+    ) -> SourceDocument:
+        """Download `url` under the SSRF guard and add it like an upload; a refused or failed
+        download answers 422 with the reason."""
+        try:
+            fetched = await fetch(url, client=client, policy=policy)
+        except FetchRefused as exc:
+            raise not_fetched(exc) from exc
+        return await self.add_document(
+            avatar,
+            storage,
+            url_filename(fetched.final_url),
+            fetched.content,
+            created_by=created_by,
+            source_url=url,
+        )
 
     async def documents(self, avatar: Avatar) -> list[SourceDocument]:
         rows = await self.session.scalars(
@@ -191,3 +346,10 @@ class AvatarService:
             .offset(offset)
         )
         return list(rows.all()), int(total or 0)
+
+    async def session_of(self, avatar: Avatar, session_id: uuid.UUID) -> ChatSession:
+        """A conversation of this avatar, ended or not (404 for another avatar's)."""
+        chat = await self.session.get(ChatSession, session_id)
+        if chat is None or chat.avatar_id != avatar.id:
+            raise NotFound(NO_CHAT_SESSION)
+        return chat

@@ -16,9 +16,13 @@ from pydantic import BaseModel, Field
 
 from parmenid.core.observability import request_id_of
 from parmenid.core.ratelimit import Limit
+from parmenid.core.web import preferred_language, require_json
 from parmenid.site.chat.answering import Relay, answer
 from parmenid.site.chat.models import Avatar, ChatMessage, ChatSession
 from parmenid.site.chat.service import ChatService, Turn, check_origin
+from parmenid.site.deps import PlanRequestQuota, plan_request_attempts_limit
+from parmenid.site.leads.schemas import PlanRequestCreate, PlanRequestCreated
+from parmenid.site.leads.service import Origin, PlanRequestService
 from parmenid.webapp import RuntimeDep, SessionDep, ip_of, rate_limit
 
 router = APIRouter(prefix="/chat", tags=["Chat widget"])
@@ -297,3 +301,41 @@ async def session_history(
     return History(
         session_id=chat.id, messages=[message_out(m) for m in await service.transcript(chat)]
     )
+
+
+@router.post(
+    "/{avatar_id}/sessions/{session_id}/lead",
+    status_code=201,
+    response_model=PlanRequestCreated,
+    dependencies=[Depends(require_json), plan_request_attempts_limit],
+    responses={
+        404: {"description": "NOT_FOUND: unknown bot or session"},
+        422: {"description": "VALIDATION_ERROR: no contact"},
+        429: {"description": "RATE_LIMIT: more than 5 accepted requests an hour from one IP"},
+    },
+)
+async def leave_contact(
+    avatar: ChatAvatar,
+    session_id: uuid.UUID,
+    body: PlanRequestCreate,
+    request: Request,
+    response: Response,
+    quota: PlanRequestQuota,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> PlanRequestCreated:
+    """A lead left in the chat (after the bot offered it): the same request as the site's forms
+    (`/plan-requests/`, the same 5-an-hour limit), recording the conversation it came from."""
+    chat = await ChatService(session).session_of(avatar, session_id)
+    lead = await PlanRequestService(session).create(
+        body,
+        Origin(
+            ip=ip_of(request),
+            user_agent=request.headers.get("user-agent"),
+            language=preferred_language(request),
+            chat_session_id=chat.id,
+        ),
+        runtime.settings.telegram,
+    )
+    await quota.spend(response)
+    return PlanRequestCreated.model_validate(lead, from_attributes=True)
