@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from parmenid.runtime import Runtime
+from tests.site.chat_support import make_avatar
 from tests.site.support import HEALTH_URL, LEADS_URL, LOGIN_URL, Cases, from_ip
 
 SPEC_ORIGINS = ["https://parmenid.tech", "https://www.parmenid.tech", "https://admin.parmenid.tech"]
@@ -140,3 +142,33 @@ class TestConfiguredOrigins:
     ) -> None:
         response = await preflight(site_client, origin)
         assert "access-control-allow-origin" not in response.headers, response.headers
+
+
+async def test_a_widget_on_any_site_may_call_the_chat_api(
+    site_client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Chat widgets run on customers' sites: the chat API answers their preflight and reads;
+    an avatar's own allow-list then decides (403, no data, for a site not on a set list)."""
+    open_avatar = await make_avatar(runtime, knowledge=None)
+    listed = await make_avatar(runtime, knowledge=None, allowed_origins=[PARTNER])
+    sessions = f"/api/v1/chat/{open_avatar}/sessions"
+    answered = await preflight(site_client, "https://shop.example", sessions)
+    assert answered.status_code == 204
+    assert answered.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "content-type" in allowed_headers(answered)
+    created = await site_client.post(sessions, headers={"Origin": "https://shop.example"})
+    assert created.status_code == 201
+    assert created.headers["access-control-allow-origin"] == "https://shop.example"
+    assert "origin" in created.headers["vary"].lower()
+    refused = await site_client.get(
+        f"/api/v1/chat/{listed}/info", headers={"Origin": "https://shop.example"}
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "FORBIDDEN"
+    allowed = await site_client.get(f"/api/v1/chat/{listed}/info", headers={"Origin": PARTNER})
+    assert allowed.status_code == 200
+    # The rest of the API keeps the spec's list.
+    assert (
+        "access-control-allow-origin"
+        not in (await preflight(site_client, "https://shop.example")).headers
+    )

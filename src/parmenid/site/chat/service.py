@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,6 +48,9 @@ SESSION_FULL = Text(
     "В этом диалоге исчерпан лимит сообщений. Начните новый диалог.",
 )
 EMPTY = Text("The message is empty.", "Сообщение пустое.")
+# An answer is written within the gateway's deadline; one older than this lost its writer.
+STALE_ANSWER = timedelta(minutes=5)
+ABANDONED = "Ответ не был получен из-за сбоя сервера. Пожалуйста, задайте вопрос ещё раз."
 
 
 def too_long(limit: int) -> ValidationFailed:
@@ -155,6 +159,18 @@ class ChatService:
         )
 
     async def transcript(self, chat: ChatSession) -> list[ChatMessage]:
+        """The conversation, oldest first. An answer still `generating` long after its writer
+        should have finished (the process died) is settled as failed here, so none stays
+        "generating" forever."""
+        await self.session.execute(
+            update(ChatMessage)
+            .where(
+                ChatMessage.session_id == chat.id,
+                ChatMessage.status == MessageStatus.GENERATING.value,
+                ChatMessage.created_at < utcnow() - STALE_ANSWER,
+            )
+            .values(content=ABANDONED, status=MessageStatus.FAILED.value, completed_at=utcnow())
+        )
         rows = await self.session.scalars(
             select(ChatMessage)
             .where(ChatMessage.session_id == chat.id)
