@@ -21,29 +21,26 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.errors import (
-    AppError,
     FieldProblem,
     NotFound,
     Text,
-    UnsupportedMediaType,
     ValidationFailed,
     not_found,
 )
 from parmenid.core.jobs import enqueue
-from parmenid.core.safe_fetch import FetchPolicy, FetchRefused, fetch
+from parmenid.core.safe_fetch import FetchPolicy
 from parmenid.core.storage import ObjectStorage
 from parmenid.identity.models import Membership, Role
 from parmenid.identity.organizations import requires
-from parmenid.knowledge.ingestion import DELETE_JOB, add_document
+from parmenid.knowledge.ingestion import DELETE_JOB
+from parmenid.knowledge.intake import add_upload, download
 from parmenid.knowledge.models import SourceDocument
-from parmenid.knowledge.parsers import ParseError
 from parmenid.site.chat.models import Avatar, AvatarDocument, ChatSession
 
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
 ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$")
 # The widget shows it as an <img>: only web addresses (no `javascript:` or `data:` URLs).
 IMAGE_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 BAD_COLOR = Text("primary_color is a hex color like #3B82F6.", "primary_color — цвет вида #3B82F6.")
 BAD_IMAGE_URL = Text(
@@ -74,60 +71,6 @@ def clean_origins(origins: list[str]) -> list[str]:
             raise bad_origin(origin)
         cleaned.append(origin.lower())
     return sorted(set(cleaned))
-
-
-# Russian for the parser's reasons (its English ones are written for the uploader already).
-UNREADABLE_RU = {
-    "unsupported": "Формат файла не поддерживается: загрузите PDF, DOCX, PPTX, XLSX, HTML, "
-    "Markdown или текстовый файл.",
-    "empty": "Файл пустой.",
-    "password_protected": "Документ защищён паролем: снимите пароль и загрузите его снова.",
-    "corrupt": "Файл повреждён или не соответствует своему формату.",
-}
-UNREADABLE_RU_OTHER = "Файл не удалось прочитать."
-
-
-def unreadable(exc: ParseError) -> AppError:
-    """An upload refused by content sniffing: 415 for an unsupported format, 422 otherwise."""
-    text = Text(exc.reason, UNREADABLE_RU.get(exc.code, UNREADABLE_RU_OTHER))
-    if exc.code == "unsupported":
-        return UnsupportedMediaType(text, extra={"reason": exc.code})
-    return ValidationFailed(
-        text, extra={"reason": exc.code}, problems=[FieldProblem("file", text, exc.code)]
-    )
-
-
-FETCH_RU = {
-    "bad_url": "адрес указан неверно",
-    "scheme_not_allowed": "поддерживаются только адреса http и https",
-    "address_not_allowed": "адрес ведёт во внутреннюю сеть, такие адреса запрещены",
-    "dns_failed": "сайт с таким именем не найден",
-    "connection_failed": "не удалось подключиться к сайту",
-    "too_many_redirects": "слишком много перенаправлений",
-    "too_large": "документ больше допустимого размера",
-    "timeout": "сайт не ответил вовремя",
-    "http_error": "сайт ответил ошибкой",
-}
-
-
-def not_fetched(exc: FetchRefused) -> ValidationFailed:
-    text = Text(
-        f"The document could not be downloaded: {exc.reason}",
-        f"Не удалось загрузить документ по ссылке: {FETCH_RU.get(exc.code, 'ошибка загрузки')}.",
-    )
-    return ValidationFailed(
-        text, extra={"reason": exc.code}, problems=[FieldProblem("url", text, exc.code)]
-    )
-
-
-def url_filename(url: str) -> str:
-    """A document name for a downloaded page: the last path segment, else the host."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, ValueError):
-        return "document"
-    name = CONTROL.sub("", parsed.path.rstrip("/").rsplit("/", 1)[-1]).strip()  # decoded
-    return (name or parsed.host or "document")[:300]
 
 
 NO_ORGANIZATION = Text("Organization not found", "Организация не найдена")
@@ -251,19 +194,16 @@ class AvatarService:
         """Store the file as a source document of the avatar's organization and link it; its
         ingestion is queued (the caller's transaction). The type is sniffed from the content
         first: an unsupported one answers 415, an empty or damaged file 422."""
-        try:
-            document = await add_document(
-                self.session,
-                storage,
-                avatar.organization_id,
-                filename,
-                data,
-                created_by=created_by,
-                source_url=source_url,
-                queue_job=queue_job,
-            )
-        except ParseError as exc:
-            raise unreadable(exc) from exc
+        document = await add_upload(
+            self.session,
+            storage,
+            avatar.organization_id,
+            filename,
+            data,
+            created_by=created_by,
+            source_url=source_url,
+            queue_job=queue_job,
+        )
         self.session.add(AvatarDocument(avatar_id=avatar.id, document_id=document.id))
         await self.session.flush()
         return document
@@ -280,17 +220,9 @@ class AvatarService:
     ) -> SourceDocument:
         """Download `url` under the SSRF guard and add it like an upload; a refused or failed
         download answers 422 with the reason."""
-        try:
-            fetched = await fetch(url, client=client, policy=policy)
-        except FetchRefused as exc:
-            raise not_fetched(exc) from exc
+        name, content = await download(url, client=client, policy=policy)
         return await self.add_document(
-            avatar,
-            storage,
-            url_filename(fetched.final_url),
-            fetched.content,
-            created_by=created_by,
-            source_url=url,
+            avatar, storage, name, content, created_by=created_by, source_url=url
         )
 
     async def documents(self, avatar: Avatar) -> list[SourceDocument]:
