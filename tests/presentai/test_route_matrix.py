@@ -29,6 +29,7 @@ from parmenid.core.db import Base
 from parmenid.core.downloads import PreparedFile
 from parmenid.identity.api_keys import SCOPES
 from parmenid.identity.models import Membership, Role, User
+from parmenid.knowledge.models import SourceDocument
 from parmenid.presentai.app import create_app
 from parmenid.presentai.authz import Permission, permission_of
 from parmenid.runtime import Runtime
@@ -103,6 +104,19 @@ async def _prepared_file(runtime: Runtime, org: str) -> str:
         return str(prepared.id)
 
 
+async def _source_document(runtime: Runtime, org: str) -> str:
+    async with runtime.db.session() as session:
+        document = SourceDocument(
+            organization_id=uuid.UUID(org),
+            filename="x.txt",
+            sha256="0" * 64,
+            storage_key=f"documents/{org}/x",
+        )
+        session.add(document)
+        await session.flush()
+        return str(document.id)
+
+
 async def _world(client: httpx.AsyncClient, runtime: Runtime) -> World:
     users: dict[Role, dict[str, str]] = {}
     for role in ROLES:
@@ -132,12 +146,14 @@ async def _world(client: httpx.AsyncClient, runtime: Runtime) -> World:
             "user_id": ids[Role.VIEWER],
             "key_id": own_key["id"],
             "file_id": await _prepared_file(runtime, own_org),
+            "document_id": await _source_document(runtime, own_org),
         },
         other={
             "organization_id": other_org,
             "user_id": other_member_id,
             "key_id": other_key["id"],
             "file_id": await _prepared_file(runtime, other_org),
+            "document_id": await _source_document(runtime, other_org),
         },
         users=users,
         key_of_other=other_key["key"],
@@ -159,11 +175,13 @@ async def _snapshot(runtime: Runtime) -> list[Any]:
     return rows
 
 
-def _url(route: ApiRoute, values: dict[str, str]) -> str:
+def _url(route: ApiRoute, values: dict[str, str], rule: Permission | None = None) -> str:
     path = route.path
     for name in re.findall(r"{(\w+)}", route.path):
         assert name in values, f"{route.path}: add a value for the path parameter {name!r}"
         path = path.replace("{" + name + "}", values[name])
+    if rule is not None and rule.organization_from == "query":
+        path += f"?organization_id={values['organization_id']}"
     return path
 
 
@@ -231,7 +249,7 @@ async def test_route_matrix(presentai_client: httpx.AsyncClient, runtime: Runtim
                 body = {"organization_id": case.values["organization_id"]}
                 response = await presentai_client.request(
                     method,
-                    _url(route, case.values),
+                    _url(route, case.values, rule),
                     headers=case.headers,
                     json=None if method == "GET" else body,
                 )
@@ -248,7 +266,7 @@ async def test_route_matrix(presentai_client: httpx.AsyncClient, runtime: Runtim
                 failures.append(f"{method} {route.path}: a refused request changed the database")
             for case in allowed_reads:
                 response = await presentai_client.get(
-                    _url(route, case.values), headers=case.headers
+                    _url(route, case.values, rule), headers=case.headers
                 )
                 checked += 1
                 if response.status_code >= 400:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import Scope
@@ -12,7 +14,15 @@ from parmenid.core.db import utcnow
 from parmenid.core.idempotency import IdempotencyMiddleware, IdempotencyStore, Replay
 from parmenid.health import probes_of
 from parmenid.identity.schemas import FIELD_LABELS
-from parmenid.presentai import accounts, api_keys, audit_log, downloads, organizations, users
+from parmenid.presentai import (
+    accounts,
+    api_keys,
+    audit_log,
+    downloads,
+    files,
+    organizations,
+    users,
+)
 from parmenid.presentai.authz import Public
 from parmenid.presentai.errors import render_presentai_error
 from parmenid.runtime import Runtime
@@ -75,6 +85,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         runtime=runtime,
         cors_origins=settings.presentai.cors_origins,
         field_labels=FIELD_LABELS,
+        body_limit_exempt=re.compile(re.escape(API_PREFIX + files.UPLOAD_PATH)),
     )
     app.add_middleware(IdempotencyMiddleware, store=_idempotency_store)
     app.add_exception_handler(Replay, _replay)  # type: ignore[arg-type]
@@ -86,4 +97,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(api_keys.router, prefix=API_PREFIX)
     app.include_router(audit_log.router, prefix=API_PREFIX)
     app.include_router(downloads.router, prefix=API_PREFIX)
+    app.include_router(files.router, prefix=API_PREFIX)
     return app

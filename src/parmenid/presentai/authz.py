@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -352,6 +352,33 @@ def in_body_organization(minimum: Role, scope: str | None) -> Callable[..., Awai
         return await authorize(session, caller, organization_id, minimum, scope)
 
     _declare(access, Permission("organization", minimum, scope, organization_from="body"))
+    return access
+
+
+NEEDS_ORGANIZATION = Text(
+    "Say which organization: pass organization_id.", "Укажите организацию: organization_id."
+)
+
+
+def in_query_organization(minimum: Role, scope: str | None) -> Callable[..., Awaitable[OrgAccess]]:
+    """Access to the organization named by the `organization_id` query parameter; an API key
+    may leave it out (it has one organization)."""
+
+    async def access(
+        caller: CallerDep,
+        session: SessionDep,
+        organization_id: Annotated[uuid.UUID | None, Query()] = None,
+    ) -> OrgAccess:
+        if organization_id is None and caller.key is not None:
+            organization_id = caller.key.organization_id
+        if organization_id is None:
+            raise ValidationFailed(
+                NEEDS_ORGANIZATION,
+                problems=[FieldProblem("organization_id", NEEDS_ORGANIZATION, "missing")],
+            )
+        return await authorize(session, caller, organization_id, minimum, scope)
+
+    _declare(access, Permission("organization", minimum, scope, organization_from="query"))
     return access
 
 
