@@ -16,6 +16,8 @@ from parmenid.identity.models import (
 )
 from parmenid.knowledge.models import SourceDocument
 from parmenid.llm.models import LLMTrace, PromptTemplate, TokenQuota
+from parmenid.presentai.presentations.models import Presentation
+from parmenid.presentai.projects.models import Project
 from parmenid.site.chat.models import Avatar, AvatarDocument, ChatMessage, ChatSession
 from parmenid.site.leads.models import PlanRequest
 
@@ -37,6 +39,8 @@ __all__ = [
     "PersonalDataKey",
     "PlanRequest",
     "PreparedFile",
+    "Presentation",
+    "Project",
     "PromptTemplate",
     "RefreshToken",
     "SourceDocument",

@@ -32,6 +32,7 @@ from parmenid.identity.models import Membership, Role, User
 from parmenid.knowledge.models import SourceDocument
 from parmenid.presentai.app import create_app
 from parmenid.presentai.authz import Permission, permission_of
+from parmenid.presentai.projects.models import Project
 from parmenid.runtime import Runtime
 from tests.helpers import bearer
 from tests.routes import ApiRoute, api_routes, walk
@@ -117,6 +118,14 @@ async def _source_document(runtime: Runtime, org: str) -> str:
         return str(document.id)
 
 
+async def _project(runtime: Runtime, org: str) -> str:
+    async with runtime.db.session() as session:
+        project = Project(organization_id=uuid.UUID(org), name="P", search_text="p")
+        session.add(project)
+        await session.flush()
+        return str(project.id)
+
+
 async def _world(client: httpx.AsyncClient, runtime: Runtime) -> World:
     users: dict[Role, dict[str, str]] = {}
     for role in ROLES:
@@ -147,6 +156,7 @@ async def _world(client: httpx.AsyncClient, runtime: Runtime) -> World:
             "key_id": own_key["id"],
             "file_id": await _prepared_file(runtime, own_org),
             "document_id": await _source_document(runtime, own_org),
+            "project_id": await _project(runtime, own_org),
         },
         other={
             "organization_id": other_org,
@@ -154,6 +164,7 @@ async def _world(client: httpx.AsyncClient, runtime: Runtime) -> World:
             "key_id": other_key["id"],
             "file_id": await _prepared_file(runtime, other_org),
             "document_id": await _source_document(runtime, other_org),
+            "project_id": await _project(runtime, other_org),
         },
         users=users,
         key_of_other=other_key["key"],
