@@ -230,8 +230,6 @@ class LLMGateway:
         first_token: float | None = None,
         streamed: bool = False,
     ) -> None:
-        if reservation is not None and self.quotas is not None:
-            await self.quotas.settle(reservation, usage.input_tokens + usage.output_tokens)
         await self._trace(
             context,
             attempts,
@@ -242,6 +240,7 @@ class LLMGateway:
             fallback=fallback,
             first_token=first_token,
             streamed=streamed,
+            settle=(reservation, usage.input_tokens + usage.output_tokens),
         )
 
     async def _fail(
@@ -252,8 +251,6 @@ class LLMGateway:
         started: float,
         streamed: bool,
     ) -> None:
-        if reservation is not None and self.quotas is not None:
-            await self.quotas.release(reservation)
         await self._trace(
             context,
             attempts,
@@ -264,6 +261,7 @@ class LLMGateway:
             fallback=False,
             error="; ".join(attempts.errors)[-2000:] or "failed",
             streamed=streamed,
+            settle=(reservation, 0),
         )
 
     async def _trace(
@@ -279,11 +277,16 @@ class LLMGateway:
         first_token: float | None = None,
         streamed: bool = False,
         error: str | None = None,
+        settle: tuple[Reservation | None, int] = (None, 0),
     ) -> None:
-        """Store the trace; a failure to store it is logged, never raised into the call."""
+        """Settle the quota reservation (to the tokens used; 0 releases it) and store the trace,
+        in one transaction. A failure to store them is logged, never raised into the call."""
         tried = list(dict.fromkeys(attempts.tried))
+        reservation, used = settle
         try:
             async with self.db.session() as session:
+                if reservation is not None and self.quotas is not None:
+                    await self.quotas.settle(reservation, used, session)
                 session.add(
                     LLMTrace(
                         organization_id=context.organization_id,

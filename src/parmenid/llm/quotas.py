@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.db import Database, new_id, utcnow
 from parmenid.identity.models import Organization
@@ -53,18 +54,22 @@ class QuotaLedger:
 
     async def limit_of(self, organization_id: uuid.UUID) -> tuple[str, int]:
         async with self.db.session() as session:
-            plan = await session.scalar(
-                select(Organization.plan).where(Organization.id == organization_id)
-            )
+            return await self._limit_in(session, organization_id)
+
+    async def _limit_in(self, session: AsyncSession, organization_id: uuid.UUID) -> tuple[str, int]:
+        plan = await session.scalar(
+            select(Organization.plan).where(Organization.id == organization_id)
+        )
         plan = plan or "free"
         return plan, self.plan_limits.get(plan, min(self.plan_limits.values(), default=0))
 
     async def reserve(self, organization_id: uuid.UUID, tokens: int) -> Reservation:
-        """Reserve `tokens` or raise `TokenLimitExceeded` (429 `token_limit_exceeded`)."""
-        _, limit = await self.limit_of(organization_id)
+        """Reserve `tokens` or raise `TokenLimitExceeded` (429 `token_limit_exceeded`).
+        One transaction: read the plan, make sure the month's row exists, reserve."""
         month = month_of(utcnow())
-        await self._ensure_row(organization_id, month)
         async with self.db.session() as session:
+            _, limit = await self._limit_in(session, organization_id)
+            await self._ensure_row(session, organization_id, month)
             result = await session.execute(
                 update(TokenQuota)
                 .where(
@@ -80,26 +85,34 @@ class QuotaLedger:
             raise token_limit_exceeded(limit, usage.used, month)
         return Reservation(organization_id, month, tokens)
 
-    async def settle(self, reservation: Reservation, used_tokens: int) -> None:
-        await self._apply(reservation, used=used_tokens)
+    async def settle(
+        self, reservation: Reservation, used_tokens: int, session: AsyncSession | None = None
+    ) -> None:
+        """Turn the reservation into `used_tokens` (in `session`'s transaction when given)."""
+        await self._apply(reservation, used=used_tokens, session=session)
 
-    async def release(self, reservation: Reservation) -> None:
-        await self._apply(reservation, used=0)
+    async def release(self, reservation: Reservation, session: AsyncSession | None = None) -> None:
+        await self._apply(reservation, used=0, session=session)
 
-    async def _apply(self, reservation: Reservation, *, used: int) -> None:
-        async with self.db.session() as session:
-            await session.execute(
-                update(TokenQuota)
-                .where(
-                    TokenQuota.organization_id == reservation.organization_id,
-                    TokenQuota.month == reservation.month,
-                )
-                .values(
-                    used=TokenQuota.used + used,
-                    reserved=TokenQuota.reserved - reservation.tokens,
-                    updated_at=utcnow(),
-                )
+    async def _apply(
+        self, reservation: Reservation, *, used: int, session: AsyncSession | None
+    ) -> None:
+        if session is None:
+            async with self.db.session() as own:
+                await self._apply(reservation, used=used, session=own)
+            return
+        await session.execute(
+            update(TokenQuota)
+            .where(
+                TokenQuota.organization_id == reservation.organization_id,
+                TokenQuota.month == reservation.month,
             )
+            .values(
+                used=TokenQuota.used + used,
+                reserved=TokenQuota.reserved - reservation.tokens,
+                updated_at=utcnow(),
+            )
+        )
 
     async def usage(self, organization_id: uuid.UUID, month: str | None = None) -> MonthlyUsage:
         month = month or month_of(utcnow())
@@ -113,7 +126,9 @@ class QuotaLedger:
         used, reserved = (row.used, row.reserved) if row else (0, 0)
         return MonthlyUsage(organization_id, month, plan, limit, used, reserved)
 
-    async def _ensure_row(self, organization_id: uuid.UUID, month: str) -> None:
+    async def _ensure_row(
+        self, session: AsyncSession, organization_id: uuid.UUID, month: str
+    ) -> None:
         values = {
             "id": new_id(),
             "organization_id": organization_id,
@@ -123,9 +138,8 @@ class QuotaLedger:
             "updated_at": utcnow(),
         }
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
-        async with self.db.session() as session:
-            await session.execute(
-                insert(TokenQuota)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["organization_id", "month"])
-            )
+        await session.execute(
+            insert(TokenQuota)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["organization_id", "month"])
+        )

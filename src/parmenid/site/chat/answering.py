@@ -100,13 +100,7 @@ async def find_sources(
         log.warning("knowledge search degraded for avatar %s: %s", avatar.id, found.reason)
     if not found.hits:
         return [], []
-    async with runtime.db.session() as session:
-        rows = await session.execute(
-            select(SourceDocument.id, SourceDocument.title, SourceDocument.filename).where(
-                SourceDocument.id.in_({uuid.UUID(hit.document_id) for hit in found.hits})
-            )
-        )
-        names = {str(i): title or filename for i, title, filename in rows.all()}
+    names = await _document_names(runtime, {hit.document_id for hit in found.hits})
     sources = [
         {
             "document_id": hit.document_id,
@@ -119,6 +113,24 @@ async def find_sources(
     ]
     passages = [ContextPassage(hit.chunk_id, hit.text, hit.citation) for hit in found.hits]
     return sources, passages
+
+
+_NAMES: dict[str, str] = {}  # document id → name; a document's name never changes
+
+
+async def _document_names(runtime: Runtime, ids: set[str]) -> dict[str, str]:
+    missing = ids - _NAMES.keys()
+    if missing:
+        async with runtime.db.session() as session:
+            rows = await session.execute(
+                select(SourceDocument.id, SourceDocument.title, SourceDocument.filename).where(
+                    SourceDocument.id.in_({uuid.UUID(i) for i in missing})
+                )
+            )
+            if len(_NAMES) > 100_000:
+                _NAMES.clear()
+            _NAMES.update({str(i): title or filename for i, title, filename in rows.all()})
+    return {i: _NAMES.get(i, "") for i in ids}
 
 
 def _snippet(text: str) -> str:
@@ -162,6 +174,8 @@ async def answer(
     question: str,
     relay: Relay,
     request_id: str | None,
+    *,
+    first_turn: bool = False,
 ) -> None:
     """Write the answer to `question`, store it, and tell `relay` as it goes.
 
@@ -182,7 +196,7 @@ async def answer(
             numbered = "\n".join(f"[{n}] {p.text}" for n, p in enumerate(passages, 1))
             persona = avatar.system_prompt or f"You are {avatar.name}, a helpful assistant."
             system, user = prompt.render(persona=persona, sources=numbered, question=question)
-            history = await history_of(runtime, session_id, question_id)
+            history = [] if first_turn else await history_of(runtime, session_id, question_id)
             request = ChatRequest(
                 [LLMMessage("system", system), *history, LLMMessage("user", user)],
                 max_tokens=800,

@@ -181,6 +181,7 @@ async def _start(
     """Store the question and its placeholder answer, commit, and start writing the answer."""
     service = ChatService(session)
     chat = await service.session_of(avatar, session_id)
+    first_turn = chat.messages_count == 0
     turn = await service.start_turn(avatar, chat, content)
     brief = await service.brief(avatar)
     await session.commit()  # the question is stored before generation starts
@@ -195,6 +196,7 @@ async def _start(
             turn.question.content,
             relay,
             request_id,
+            first_turn=first_turn,
         )
     )
     return turn, relay, task
