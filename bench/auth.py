@@ -557,9 +557,11 @@ def table(measured: Measured, table_rows: list[dict[str, Any]], warmup: int) -> 
             for row in table_rows
         )
         + ".",
-        "JWT: signature and claims check (PyJWT, HS256), then one primary-key query per request"
-        " (the user joined with its session: revoked, token version, status) in the request's"
-        f" session, committed at the end; {jwt['db_statements']} statements in {count} requests.",
+        "JWT: the first request with a token checks its signature and claims (PyJWT, HS256) and"
+        " runs one primary-key query (the user joined with its session: revoked, token version,"
+        " status); then the verified token and sign-in are trusted from memory (the principal"
+        " cache, auth.principal_cache_seconds = 5 s) and the user is attached to the request's"
+        f" session without a query; {jwt['db_statements']} statements in {count} requests.",
         "API key: after the first request a dict lookup plus SHA-256 of the secret; the entry is"
         " reloaded from the database once it is older than api_key_cache_seconds (10 s), and"
         f" last_used_at is written at most once a minute; {key['db_statements']} statements in"

@@ -28,7 +28,6 @@ import platform
 import random
 import re
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -63,6 +62,7 @@ from parmenid.llm.models import LLMTrace  # noqa: E402
 from parmenid.llm.providers.anthropic import AnthropicProvider  # noqa: E402
 from parmenid.llm.types import ChatMessage, ChatRequest, TextDelta  # noqa: E402
 from parmenid.migrations.runner import upgrade_sync  # noqa: E402
+from stats import summary_ms  # noqa: E402
 
 MAIN_PDF = "pep-0008.pdf"
 SKIPPED_PDFS = {"libreoffice-writer-password.pdf"}  # must fail: nothing to extract
@@ -74,26 +74,6 @@ REPLY = (
     "than dense. Readability counts, and special cases are not special enough to break the rules."
 )  # 41 words: 41 text deltas
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty sample."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
-def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
-    ms = [s * 1000 for s in seconds]
-    return {
-        "count": len(ms),
-        "p50_ms": round(percentile(ms, 50), 3),
-        "p95_ms": round(percentile(ms, 95), 3),
-        "p99_ms": round(percentile(ms, 99), 3),
-        "mean_ms": round(statistics.fmean(ms), 3),
-        "min_ms": round(min(ms), 3),
-        "max_ms": round(max(ms), 3),
-    }
 
 
 # --- 1. ingestion --------------------------------------------------------------------------------
