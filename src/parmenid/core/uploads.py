@@ -139,3 +139,21 @@ async def read_upload(request: Request, field: str, max_bytes: int) -> tuple[str
     if not collector.complete:
         raise BadRequest(BAD_MULTIPART)
     return collector.filename or "document", bytes(collector.data)
+
+
+def multipart_body(field: str) -> dict[str, object]:
+    """OpenAPI for a route that reads one file with `read_upload` (FastAPI cannot infer it)."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": [field],
+                        "properties": {field: {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    }

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.errors import Text
 from parmenid.core.safe_fetch import FetchPolicy
-from parmenid.core.uploads import read_upload
+from parmenid.core.uploads import multipart_body, read_upload
 from parmenid.core.web import require_json
 from parmenid.identity.models import Role
 from parmenid.knowledge.intake import add_upload, download
@@ -75,20 +75,7 @@ class UrlImport(BaseModel):
     url: str = Field(min_length=1, max_length=2000, description="An http(s) address")
 
 
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [UPLOAD_FIELD],
-                    "properties": {UPLOAD_FIELD: {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
+UPLOAD_BODY = multipart_body(UPLOAD_FIELD)
 
 
 @router.post(

@@ -32,7 +32,7 @@ from parmenid.core.errors import (
 from parmenid.core.observability import request_id_of
 from parmenid.core.safe_fetch import FetchPolicy
 from parmenid.core.storage import ObjectStorage
-from parmenid.core.uploads import read_upload
+from parmenid.core.uploads import multipart_body, read_upload
 from parmenid.core.web import field_error, require_json
 from parmenid.identity.audit import Actor, AuditLog
 from parmenid.identity.models import Role
@@ -323,20 +323,7 @@ async def delete_avatar(access: AvatarAdmin, session: SessionDep, request: Reque
 # --- documents ---------------------------------------------------------------------------------
 
 
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [UPLOAD_FIELD],
-                    "properties": {UPLOAD_FIELD: {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
+UPLOAD_BODY = multipart_body(UPLOAD_FIELD)
 UPLOAD_ERRORS: Responses = {
     **GUARDED,
     413: {"description": "PAYLOAD_TOO_LARGE: over the upload limit (`max_bytes`)"},

@@ -16,13 +16,14 @@ from pydantic import BaseModel, Field
 
 from parmenid.core.observability import request_id_of
 from parmenid.core.ratelimit import Limit
-from parmenid.core.web import preferred_language, require_json
+from parmenid.core.web import require_json
 from parmenid.site.chat.answering import Relay, answer
 from parmenid.site.chat.models import Avatar, ChatMessage, ChatSession
 from parmenid.site.chat.service import ChatService, Turn, check_origin
 from parmenid.site.deps import PlanRequestQuota, plan_request_attempts_limit
+from parmenid.site.leads.endpoints import origin_of
 from parmenid.site.leads.schemas import PlanRequestCreate, PlanRequestCreated
-from parmenid.site.leads.service import Origin, PlanRequestService
+from parmenid.site.leads.service import PlanRequestService
 from parmenid.webapp import RuntimeDep, SessionDep, ip_of, rate_limit
 
 router = APIRouter(prefix="/chat", tags=["Chat widget"])
@@ -331,12 +332,7 @@ async def leave_contact(
     chat = await ChatService(session).session_of(avatar, session_id)
     lead = await PlanRequestService(session).create(
         body,
-        Origin(
-            ip=ip_of(request),
-            user_agent=request.headers.get("user-agent"),
-            language=preferred_language(request),
-            chat_session_id=chat.id,
-        ),
+        origin_of(request, chat.id),
         runtime.settings.telegram,
     )
     await quota.spend(response)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Depends, Request, Response
 
 from parmenid.core.web import preferred_language, require_json
@@ -11,6 +13,16 @@ from parmenid.site.leads.service import Origin, PlanRequestService
 from parmenid.webapp import RuntimeDep, SessionDep, ip_of
 
 router = APIRouter(tags=["Plan requests"])
+
+
+def origin_of(request: Request, chat_session_id: uuid.UUID | None = None) -> Origin:
+    """Where a lead submitted with `request` came from."""
+    return Origin(
+        ip=ip_of(request),
+        user_agent=request.headers.get("user-agent"),
+        language=preferred_language(request),
+        chat_session_id=chat_session_id,
+    )
 
 
 @router.post(
@@ -39,11 +51,7 @@ async def create_plan_request(
     """
     lead = await PlanRequestService(session).create(
         body,
-        Origin(
-            ip=ip_of(request),
-            user_agent=request.headers.get("user-agent"),
-            language=preferred_language(request),
-        ),
+        origin_of(request),
         runtime.settings.telegram,
     )
     await quota.spend(response)
