@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.db import utcnow
 from parmenid.core.errors import Conflict, Text
@@ -22,6 +21,7 @@ from parmenid.presentai.authz import (
     authorize,
     in_body_organization,
     on_resource,
+    owned_by,
 )
 from parmenid.webapp import RuntimeDep, SessionDep
 
@@ -40,17 +40,10 @@ ScopeName = Literal[
 assert set(ScopeName.__args__) == set(SCOPES)  # type: ignore[attr-defined]
 
 
-async def _key_organization(session: AsyncSession, key_id: uuid.UUID) -> uuid.UUID | None:
-    found: uuid.UUID | None = await session.scalar(
-        select(ApiKey.organization_id).where(ApiKey.id == key_id)
-    )
-    return found
-
-
 KEY = Text("API key", "API-ключ")
 KeyCreator = Annotated[OrgAccess, Depends(in_body_organization(Role.ADMIN, None))]
 KeyManager = Annotated[
-    OrgAccess, Depends(on_resource("key_id", _key_organization, KEY, Role.ADMIN, None))
+    OrgAccess, Depends(on_resource("key_id", owned_by(ApiKey), KEY, Role.ADMIN, None))
 ]
 
 

@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.errors import (
@@ -383,6 +384,18 @@ def in_query_organization(minimum: Role, scope: str | None) -> Callable[..., Awa
 
 
 Locator = Callable[[AsyncSession, uuid.UUID], Awaitable[uuid.UUID | None]]
+
+
+def owned_by(model: Any) -> Locator:
+    """A locator for rows of `model` (a table with `id` and `organization_id`)."""
+
+    async def locate(session: AsyncSession, item_id: uuid.UUID) -> uuid.UUID | None:
+        found: uuid.UUID | None = await session.scalar(
+            select(model.organization_id).where(model.id == item_id)
+        )
+        return found
+
+    return locate
 
 
 def on_resource(

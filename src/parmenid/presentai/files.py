@@ -9,8 +9,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.errors import Text
 from parmenid.core.safe_fetch import FetchPolicy
@@ -24,6 +22,7 @@ from parmenid.presentai.authz import (
     in_body_organization,
     in_query_organization,
     on_resource,
+    owned_by,
 )
 from parmenid.webapp import RuntimeDep, SessionDep
 
@@ -33,20 +32,15 @@ UPLOAD_FIELD = "file"
 UPLOAD_PATH = "/files/upload"
 
 
-async def _document_organization(session: AsyncSession, document_id: uuid.UUID) -> uuid.UUID | None:
-    found: uuid.UUID | None = await session.scalar(
-        select(SourceDocument.organization_id).where(SourceDocument.id == document_id)
-    )
-    return found
-
-
 FILE = Text("File", "Файл")
 Uploader = Annotated[OrgAccess, Depends(in_query_organization(Role.EDITOR, "presentations:write"))]
 Importer = Annotated[OrgAccess, Depends(in_body_organization(Role.EDITOR, "presentations:write"))]
 Reader = Annotated[
     OrgAccess,
     Depends(
-        on_resource("document_id", _document_organization, FILE, Role.VIEWER, "presentations:read")
+        on_resource(
+            "document_id", owned_by(SourceDocument), FILE, Role.VIEWER, "presentations:read"
+        )
     ),
 ]
 

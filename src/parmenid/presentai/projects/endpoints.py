@@ -8,8 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.errors import Text
 from parmenid.core.web import require_json
@@ -19,6 +17,7 @@ from parmenid.presentai.authz import (
     in_body_organization,
     in_query_organization,
     on_resource,
+    owned_by,
 )
 from parmenid.presentai.projects.models import Project
 from parmenid.presentai.projects.service import Archived, ProjectService
@@ -27,28 +26,19 @@ from parmenid.webapp import SessionDep
 router = APIRouter(prefix="/projects", tags=["Projects"], dependencies=[Depends(require_json)])
 
 
-async def _project_organization(session: AsyncSession, project_id: uuid.UUID) -> uuid.UUID | None:
-    found: uuid.UUID | None = await session.scalar(
-        select(Project.organization_id).where(Project.id == project_id)
-    )
-    return found
-
-
 PROJECT = Text("Project", "Проект")
 Creator = Annotated[OrgAccess, Depends(in_body_organization(Role.EDITOR, "presentations:write"))]
 Lister = Annotated[OrgAccess, Depends(in_query_organization(Role.VIEWER, "presentations:read"))]
 Reader = Annotated[
     OrgAccess,
     Depends(
-        on_resource("project_id", _project_organization, PROJECT, Role.VIEWER, "presentations:read")
+        on_resource("project_id", owned_by(Project), PROJECT, Role.VIEWER, "presentations:read")
     ),
 ]
 Editor = Annotated[
     OrgAccess,
     Depends(
-        on_resource(
-            "project_id", _project_organization, PROJECT, Role.EDITOR, "presentations:write"
-        )
+        on_resource("project_id", owned_by(Project), PROJECT, Role.EDITOR, "presentations:write")
     ),
 ]
 
