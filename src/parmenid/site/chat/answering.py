@@ -253,17 +253,20 @@ async def answer(
         retry_after = exc.extra.get("retry_after") if isinstance(exc, AppError) else None
         if not isinstance(exc, AppError):
             log.exception("chat answer %s failed", answer_id)
-        await _store(
-            runtime,
-            session_id,
-            answer_id,
-            content=text or FAILED[language],
-            status=MessageStatus.FAILED,
-            tokens=tokens,
-            sources=sources,  # as the stream showed them
-            provider=provider,
-            lead_offer=False,
-        )
+        try:
+            await _store(
+                runtime,
+                session_id,
+                answer_id,
+                content=text or FAILED[language],
+                status=MessageStatus.FAILED,
+                tokens=tokens,
+                sources=sources,  # as the stream showed them
+                provider=provider,
+                lead_offer=False,
+            )
+        except Exception:  # the stream still ends; the transcript settles it as failed later
+            log.exception("could not store the failed chat answer %s", answer_id)
         relay.put(
             "error",
             {
