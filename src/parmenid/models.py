@@ -16,8 +16,10 @@ from parmenid.identity.models import (
 )
 from parmenid.knowledge.models import SourceDocument
 from parmenid.llm.models import LLMTrace, PromptTemplate, TokenQuota
-from parmenid.presentai.presentations.models import Presentation
+from parmenid.presentai.generation.models import GenerationJob
+from parmenid.presentai.presentations.models import Presentation, PresentationSource
 from parmenid.presentai.projects.models import Project
+from parmenid.presentai.slides.models import Slide, SlideVersion
 from parmenid.site.chat.models import Avatar, AvatarDocument, ChatMessage, ChatSession
 from parmenid.site.leads.models import PlanRequest
 
@@ -30,6 +32,7 @@ __all__ = [
     "ChatMessage",
     "ChatSession",
     "EmailVerification",
+    "GenerationJob",
     "IdempotencyRecord",
     "Invitation",
     "Job",
@@ -40,9 +43,12 @@ __all__ = [
     "PlanRequest",
     "PreparedFile",
     "Presentation",
+    "PresentationSource",
     "Project",
     "PromptTemplate",
     "RefreshToken",
+    "Slide",
+    "SlideVersion",
     "SourceDocument",
     "TokenQuota",
     "User",

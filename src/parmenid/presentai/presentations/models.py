@@ -1,4 +1,5 @@
-"""Presentations: a title and generation parameters in a project, and where generation is."""
+"""Presentations: a title and generation parameters in a project, their sources, and where
+generation is."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parmenid.core.db import Base, TimestampMixin, new_id, utcnow
@@ -20,6 +21,11 @@ class PresentationStatus(enum.StrEnum):
     SLIDES_GENERATING = "slides_generating"
     READY = "ready"
     FAILED = "failed"
+
+
+GENERATING = frozenset(
+    {PresentationStatus.OUTLINE_GENERATING.value, PresentationStatus.SLIDES_GENERATING.value}
+)
 
 
 class Presentation(TimestampMixin, Base):
@@ -44,3 +50,37 @@ class Presentation(TimestampMixin, Base):
     )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)  # soft delete
+    # {"items": [{"slide_number", "title", "key_points": [{"text", "attribution"}]}]}
+    outline: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # {"items": [{"code", "message", "at"}]}: e.g. generated without the search index
+    warnings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The latest generation job (outline, slides or one slide), for the editor's progress bar.
+    current_job_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    # Title, outline and slide text, case-folded in Python (SQLite's lower() knows only ASCII).
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class PresentationSource(TimestampMixin, Base):
+    """A source document used by a presentation. One document may serve several presentations
+    (a duplicate shares its original's documents); its file and vectors go when the last
+    presentation using it lets it go."""
+
+    __tablename__ = "presentation_sources"
+    __table_args__ = (
+        UniqueConstraint("presentation_id", "document_id"),
+        Index("ix_presentation_sources_document", "document_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    presentation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("presentations.id", ondelete="CASCADE")
+    )
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("source_documents.id", ondelete="CASCADE")
+    )
+    added_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
