@@ -32,7 +32,10 @@ from parmenid.identity.models import Membership, Role, User
 from parmenid.knowledge.models import SourceDocument
 from parmenid.presentai.app import create_app
 from parmenid.presentai.authz import Permission, permission_of
+from parmenid.presentai.presentations.models import Presentation, PresentationSource
 from parmenid.presentai.projects.models import Project
+from parmenid.presentai.slides.models import Slide
+from parmenid.presentai.slides.versions import Author, write_slide
 from parmenid.runtime import Runtime
 from tests.helpers import bearer
 from tests.routes import ApiRoute, api_routes, walk
@@ -126,6 +129,37 @@ async def _project(runtime: Runtime, org: str) -> str:
         return str(project.id)
 
 
+async def _presentation(runtime: Runtime, org: str, project: str, document: str) -> dict[str, str]:
+    """A presentation with one source and one slide (version 1), for the nested routes."""
+    async with runtime.db.session() as session:
+        presentation = Presentation(
+            organization_id=uuid.UUID(org), project_id=uuid.UUID(project), title="Deck"
+        )
+        session.add(presentation)
+        await session.flush()
+        source = PresentationSource(
+            organization_id=presentation.organization_id,
+            presentation_id=presentation.id,
+            document_id=uuid.UUID(document),
+        )
+        slide = Slide(
+            organization_id=presentation.organization_id,
+            presentation_id=presentation.id,
+            position=1,
+            title="One",
+        )
+        session.add(source)
+        write_slide(session, slide, author=Author("job"), reason="created")
+        session.add(slide)
+        await session.flush()
+        return {
+            "presentation_id": str(presentation.id),
+            "source_id": str(source.id),
+            "slide_id": str(slide.id),
+            "version": "1",
+        }
+
+
 async def _world(client: httpx.AsyncClient, runtime: Runtime) -> World:
     users: dict[Role, dict[str, str]] = {}
     for role in ROLES:
@@ -149,22 +183,34 @@ async def _world(client: httpx.AsyncClient, runtime: Runtime) -> World:
     for scope in SCOPES:
         rest = [s for s in SCOPES if s != scope]
         keys_without[scope] = (await _key(client, users[Role.OWNER], own_org, rest))["key"]
+    own: dict[str, str] = {
+        "organization_id": own_org,
+        "document_id": await _source_document(runtime, own_org),
+        "project_id": await _project(runtime, own_org),
+    }
+    other: dict[str, str] = {
+        "organization_id": other_org,
+        "document_id": await _source_document(runtime, other_org),
+        "project_id": await _project(runtime, other_org),
+    }
+    for values in (own, other):
+        values.update(
+            await _presentation(
+                runtime, values["organization_id"], values["project_id"], values["document_id"]
+            )
+        )
     return World(
         own={
-            "organization_id": own_org,
+            **own,
             "user_id": ids[Role.VIEWER],
             "key_id": own_key["id"],
             "file_id": await _prepared_file(runtime, own_org),
-            "document_id": await _source_document(runtime, own_org),
-            "project_id": await _project(runtime, own_org),
         },
         other={
-            "organization_id": other_org,
+            **other,
             "user_id": other_member_id,
             "key_id": other_key["id"],
             "file_id": await _prepared_file(runtime, other_org),
-            "document_id": await _source_document(runtime, other_org),
-            "project_id": await _project(runtime, other_org),
         },
         users=users,
         key_of_other=other_key["key"],

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.db import new_id
-from parmenid.presentai.slides.models import Slide, SlideVersion
+from parmenid.presentai.slides.models import Slide, SlideLayout, SlideStatus, SlideVersion
 
 Reason = Literal["created", "edited", "generated", "regenerated", "restored", "duplicated"]
 
@@ -44,8 +44,12 @@ def write_slide(
     note: str | None = None,
 ) -> SlideVersion:
     """Apply the given parts to `slide` and record the result as its next version."""
-    if slide.id is None:  # a new slide: its id is needed before the flush
+    if slide.id is None:  # a new slide: column defaults apply only at the flush
         slide.id = new_id()
+        slide.layout = slide.layout or SlideLayout.BULLETS.value
+        slide.title = slide.title or ""
+        slide.content = slide.content or {}
+        slide.status = slide.status or SlideStatus.EMPTY.value
     if title is not None:
         slide.title = title
     if layout is not None:
