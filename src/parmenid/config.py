@@ -68,6 +68,13 @@ class PresentAISettings(AppSettings):
     download_link_ttl_seconds: int = Field(default=3600, ge=60)
     export_retention_days: int = Field(default=7, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # Generation: slides written at once per job, source chunks an outline and a slide read,
+    # how long a job waits for sources still being indexed, and attempts after a crash.
+    slide_concurrency: int = Field(default=4, ge=1, le=32)
+    outline_context_chunks: int = Field(default=60, ge=5, le=400)
+    slide_context_chunks: int = Field(default=8, ge=1, le=50)
+    source_wait_seconds: float = Field(default=600.0, ge=0)
+    generation_max_attempts: int = Field(default=3, ge=1, le=10)
 
     _split = field_validator("cors_origins", mode="before")(_split_csv)
 

@@ -230,6 +230,8 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
     from parmenid.knowledge.ingestion import JOB_NAME as INGEST_JOB
     from parmenid.notify.email import email_handler
     from parmenid.notify.telegram import telegram_handler
+    from parmenid.presentai.generation.tasks import JOB_NAME as GENERATE_JOB
+    from parmenid.presentai.generation.tasks import generation_handler
 
     storage = runtime.storage
     assert storage is not None
@@ -249,4 +251,5 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
         EXPIRE_JOB: expire_handler(runtime.db, storage),
         DELETE_JOB: deletion_handler(storage, lambda: runtime.index),
         PURGE_JOB: purge_handler(storage, lambda: runtime.index),
+        GENERATE_JOB: generation_handler(runtime),
     }

@@ -32,6 +32,7 @@ from parmenid.identity.models import Membership, Role, User
 from parmenid.knowledge.models import SourceDocument
 from parmenid.presentai.app import create_app
 from parmenid.presentai.authz import Permission, permission_of
+from parmenid.presentai.generation.models import GenerationJob
 from parmenid.presentai.presentations.models import Presentation, PresentationSource
 from parmenid.presentai.projects.models import Project
 from parmenid.presentai.slides.models import Slide
@@ -151,12 +152,20 @@ async def _presentation(runtime: Runtime, org: str, project: str, document: str)
         session.add(source)
         write_slide(session, slide, author=Author("job"), reason="created")
         session.add(slide)
+        job = GenerationJob(
+            organization_id=presentation.organization_id,
+            presentation_id=presentation.id,
+            kind="outline",
+            status="succeeded",
+        )
+        session.add(job)
         await session.flush()
         return {
             "presentation_id": str(presentation.id),
             "source_id": str(source.id),
             "slide_id": str(slide.id),
             "version": "1",
+            "job_id": str(job.id),
         }
 
 

@@ -85,6 +85,8 @@ class Hit:
     citation: str
     location: dict[str, Any]
     score: float
+    position: int = 0
+    organization_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +264,45 @@ class KnowledgeIndex:
 
     # -- reads ------------------------------------------------------------------------------
 
+    async def chunks_of(
+        self, organization_id: str, document_ids: list[str], *, limit: int = 200
+    ) -> SearchResult:
+        """Up to ``limit`` chunks of the given documents, in document order, without a query:
+        what an outline of the whole material reads. Shares chunks fairly between documents
+        (each gets ``limit // len(document_ids)`` first, the rest fill the remainder). Like
+        :meth:`search`, it answers ``degraded`` instead of raising when Qdrant fails."""
+        if not document_ids:
+            return SearchResult()
+        per_document: dict[str, list[Hit]] = {}
+        try:
+            for document_id in document_ids:
+                points, _ = await self._client.scroll(
+                    self.collection,
+                    scroll_filter=_filter(organization_id, [document_id]),
+                    limit=limit,
+                    with_payload=True,
+                    with_vectors=False,
+                )
+                hits = [_hit(point) for point in points]
+                hits.sort(key=lambda hit: int(hit.position))
+                per_document[document_id] = hits
+        except QDRANT_ERRORS as error:
+            reason = f"vector index unavailable ({type(error).__name__}: {error})"
+            logger.warning("knowledge index: reading chunks degraded: %s", reason)
+            return SearchResult(degraded=True, reason=reason)
+        share = max(1, limit // len(document_ids))
+        chosen = [hit for hits in per_document.values() for hit in hits[:share]]
+        rest = [hit for hits in per_document.values() for hit in hits[share:]]
+        return SearchResult(hits=(chosen + rest)[:limit])
+
+    async def fetch(self, organization_id: str, chunk_ids: list[str]) -> list[Hit]:
+        """The stored chunks with these ids (of this organization only)."""
+        points = await self._client.retrieve(
+            self.collection, ids=chunk_ids, with_payload=True, with_vectors=False
+        )
+        hits = [_hit(point) for point in points]
+        return [hit for hit in hits if hit.organization_id == organization_id]
+
     async def search(
         self,
         organization_id: str,
@@ -362,7 +403,7 @@ def _dense_of(config: models.CollectionConfig) -> dict[str, Any]:
     }
 
 
-def _hit(point: models.ScoredPoint) -> Hit:
+def _hit(point: models.ScoredPoint | models.Record) -> Hit:
     payload = point.payload or {}
     return Hit(
         chunk_id=str(point.id),
@@ -370,5 +411,7 @@ def _hit(point: models.ScoredPoint) -> Hit:
         text=str(payload.get("text", "")),
         citation=str(payload.get("citation", "")),
         location=dict(payload.get("location") or {}),
-        score=float(point.score),
+        score=float(getattr(point, "score", 0.0)),
+        position=int(payload.get("position") or 0),
+        organization_id=str(payload.get("organization_id", "")),
     )

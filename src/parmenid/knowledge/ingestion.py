@@ -26,7 +26,13 @@ from parmenid.core.streams import EventStreams
 from parmenid.knowledge.chunking import chunk_segments
 from parmenid.knowledge.index import IndexedChunk, KnowledgeIndex
 from parmenid.knowledge.models import IngestionStatus, SourceDocument
-from parmenid.knowledge.parsers import ParseError, ParseLimits, parse_document_async, sniff
+from parmenid.knowledge.parsers import (
+    ParsedDocument,
+    ParseError,
+    ParseLimits,
+    parse_document_async,
+    sniff,
+)
 
 log = logging.getLogger("parmenid.ingestion")
 JOB_NAME = "knowledge.ingest"
@@ -91,17 +97,7 @@ class Ingestor:
             )
         except ParseError as exc:
             return await self._finish_failed(document, exc.code, exc.reason)
-        chunks = chunk_segments(parsed.segments)
-        indexed = [
-            IndexedChunk(
-                chunk_id=str(uuid.uuid5(document.id, str(chunk.index))),
-                text=chunk.text,
-                citation=f"{document.filename}, {chunk.citation}".rstrip(", "),
-                location=_location(chunk.location, chunk.page_end),
-                position=chunk.index,
-            )
-            for chunk in chunks
-        ]
+        indexed = indexed_chunks(document, parsed)
         organization = str(document.organization_id)
         try:
             await self.index.ensure_collection()
@@ -164,6 +160,21 @@ class Ingestor:
             for name, value in values.items():
                 setattr(document, name, value)
         return document
+
+
+def indexed_chunks(document: SourceDocument, parsed: ParsedDocument) -> list[IndexedChunk]:
+    """A parsed document's chunks as the index stores them; chunk ids are stable (derived from
+    the document id and the chunk's position), so re-reading a file gives the same ids."""
+    return [
+        IndexedChunk(
+            chunk_id=str(uuid.uuid5(document.id, str(chunk.index))),
+            text=chunk.text,
+            citation=f"{document.filename}, {chunk.citation}".rstrip(", "),
+            location=_location(chunk.location, chunk.page_end),
+            position=chunk.index,
+        )
+        for chunk in chunk_segments(parsed.segments)
+    ]
 
 
 def _location(location: Any, page_end: int | None) -> dict[str, Any]:

@@ -40,6 +40,12 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
+    def opens_in(self) -> float:
+        """Seconds until a call may be tried (0 when closed or half-open)."""
+        if self.opened_at is None:
+            return 0.0
+        return max(0.0, self.cooldown - (self.clock() - self.opened_at))
+
     def allow(self) -> bool:
         """May a call go to the provider now? In half-open state only one trial at a time."""
         state = self.state

@@ -100,6 +100,12 @@ class LLMGateway:
             p.name: CircuitBreaker(breaker_threshold, breaker_cooldown) for p in self.providers
         }
 
+    def unavailable_for(self) -> float | None:
+        """None while some provider may be called; else the seconds until the first circuit
+        breaker lets a trial call through (every provider's breaker is open)."""
+        waits = [breaker.opens_in() for breaker in self.breakers.values()]
+        return None if any(wait <= 0 for wait in waits) else min(waits)
+
     async def complete(self, request: ChatRequest, context: CallContext) -> Completion:
         reservation = await self._reserve(request, context)
         started = time.perf_counter()

@@ -48,17 +48,19 @@ DEFAULTS: dict[str, Prompt] = {
         "outline",
         0,
         "You plan presentations grounded in the numbered sources below. Tone: {tone}. Audience:"
-        " {audience}. Language: {language}. Every key point must come from a source and cite it"
-        " as [n].\n\nSources:\n{sources}",
-        'Plan a {slides}-slide presentation titled "{title}". Return the outline.',
+        " {audience}. Language: {language}. Every key point must come from a source: put the"
+        " number n of that source [n] in its `source` field.\n\nSources:\n{sources}",
+        'Plan a {slides}-slide presentation titled "{title}": one item per slide, each with a'
+        " short title and the key points it will make. Return the outline.",
     ),
     "slide": Prompt(
         "slide",
         0,
         "You write one slide grounded in the numbered sources below. Tone: {tone}. Audience:"
         " {audience}. Language: {language}. Each bullet is one short statement from a source,"
-        " cited as [n].\n\nSources:\n{sources}",
-        'Write slide {number} "{slide_title}" of the presentation "{title}". {instruction}',
+        " with the number n of that source [n] in its `source` field.\n\nSources:\n{sources}",
+        'Write slide {number} "{slide_title}" of the presentation "{title}". Cover:'
+        " {key_points}. {instruction}",
     ),
 }
 

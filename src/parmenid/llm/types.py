@@ -27,7 +27,9 @@ class ChatRequest:
     `model=None` means the provider's `default_model`. With `json_schema` the provider forces
     structured output and `Completion.data` holds the parsed JSON. `context` lists the source
     passages the prompt was built from: remote models read them in the prompt, the local
-    extractive engine reads them from here.
+    extractive engine reads them from here. `hints` are the task's parameters in plain form
+    (topic, slide count, slide title, ...): remote models read them in the rendered prompt, the
+    local engine, which cannot read a prompt, reads them from here.
     """
 
     messages: list[ChatMessage]
@@ -38,6 +40,7 @@ class ChatRequest:
     schema_name: str = "result"
     stop: list[str] | None = None
     context: list[ContextPassage] = field(default_factory=list)
+    hints: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

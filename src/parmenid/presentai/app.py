@@ -25,6 +25,7 @@ from parmenid.presentai import (
 )
 from parmenid.presentai.authz import Public
 from parmenid.presentai.errors import render_presentai_error
+from parmenid.presentai.generation import endpoints as generation
 from parmenid.presentai.projects import endpoints as projects
 from parmenid.runtime import Runtime
 from parmenid.webapp import build_app
@@ -100,4 +101,5 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(downloads.router, prefix=API_PREFIX)
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(projects.router, prefix=API_PREFIX)
+    app.include_router(generation.router, prefix=API_PREFIX)
     return app

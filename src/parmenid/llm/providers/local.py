@@ -2,16 +2,18 @@
 
 It answers the last user message from `request.context` only, selecting and condensing source
 sentences with citations (see `parmenid.llm.local_engine`). It reports `provider: "local"` and
-the model `extractive-v1`; token counts are word-and-punctuation estimates. It produces no
-free-form structured output: a request with a JSON schema is refused as a bad request, and
-callers that need outlines or bullets from it use the engine's `outline` and `bullets` directly.
+the model `extractive-v1`; token counts are word-and-punctuation estimates. Structured output
+exists only for the deck tasks of `parmenid.llm.deck` (outline, slide); any other JSON schema is
+refused as a bad request.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 
+from parmenid.llm import deck
 from parmenid.llm.local_engine import Passage, answer, token_estimate
 from parmenid.llm.types import (
     ChatRequest,
@@ -33,9 +35,7 @@ class LocalProvider:
 
     async def complete(self, request: ChatRequest) -> Completion:
         if request.json_schema is not None:
-            raise ProviderError(
-                self.name, "bad_request", "the local extractive engine has no structured output"
-            )
+            return self._structured(request)
         question = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
         passages = [Passage(p.id, p.text, p.citation) for p in request.context]
         result = answer(question, passages)
@@ -48,6 +48,25 @@ class LocalProvider:
             model=MODEL,
             provider=self.name,
             finish_reason="stop" if result.grounded else "no_grounding",
+        )
+
+    def _structured(self, request: ChatRequest) -> Completion:
+        if request.schema_name not in deck.SCHEMAS:
+            raise ProviderError(
+                self.name,
+                "bad_request",
+                f"the local extractive engine has no structured output for {request.schema_name!r}",
+            )
+        data = deck.local_result(request)
+        text = json.dumps(data, ensure_ascii=False)
+        prompt_tokens = sum(token_estimate(m.content) for m in request.messages)
+        return Completion(
+            text=text,
+            usage=Usage(prompt_tokens, token_estimate(text)),
+            model=MODEL,
+            provider=self.name,
+            finish_reason="stop",
+            data=data,
         )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
