@@ -1,4 +1,4 @@
-"""The `parmenid` command: serve, worker, migrate, admin, ingest, ask, demo."""
+"""The `parmenid` command: serve, worker, migrate, admin, ingest, ask, generate, demo."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Coroutine, Iterator
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -197,8 +198,9 @@ def ingest(
 ) -> None:
     """Parse, chunk and index documents now, with a progress bar."""
     settings = _settings()
-    failures = run_async(_with_runtime(settings, "ingest", sources, org))
-    raise typer.Exit(1 if failures else 0)
+    documents = run_async(_with_runtime(settings, "ingest", sources, org))
+    indexed = sum(1 for d in documents if d.ingestion_status == "indexed")
+    raise typer.Exit(0 if indexed == len(sources) else 1)
 
 
 @cli.command()
@@ -211,15 +213,41 @@ def ask(
     typer.echo(run_async(_with_runtime(settings, "ask", question, org)))
 
 
+@cli.command()
+def generate(
+    sources: Annotated[list[str], typer.Argument(help="Files or http(s) URLs")],
+    out: Annotated[Path, typer.Option(help="Where to write the deck (.json)")] = Path("deck.json"),
+    slides: Annotated[int, typer.Option(min=1, max=50, help="Number of slides")] = 10,
+    title: Annotated[
+        str | None, typer.Option(help="Deck title (default: the first source)")
+    ] = None,
+    language: Annotated[str, typer.Option(help="Language of the deck")] = "ru",
+    org: Annotated[str, typer.Option(help="Organization slug (created if missing)")] = "cli",
+) -> None:
+    """Generate a grounded deck from sources (outline, then slides), with a progress bar."""
+    settings = _settings()
+    deck_title = title or Path(sources[0]).stem
+    code = run_async(
+        _with_runtime(settings, "generate", sources, out, deck_title, slides, language, org)
+    )
+    raise typer.Exit(code)
+
+
 async def _with_runtime(settings: Settings, action: str, *args: Any) -> Any:
     from parmenid.knowledge.cli import ask_question, ingest_sources
     from parmenid.migrations.runner import upgrade
+    from parmenid.presentai.generation.cli import generate_deck
 
     runtime = Runtime.build(settings)
     try:
         await upgrade(settings.effective_database_url)
         if action == "ingest":
             return await ingest_sources(runtime, *args)
+        if action == "generate":
+            sources, out, title, slides, language, org = args
+            return await generate_deck(
+                runtime, sources, out=out, title=title, slides=slides, language=language, slug=org
+            )
         return await ask_question(runtime, *args)
     finally:
         await runtime.close()

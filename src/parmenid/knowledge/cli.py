@@ -14,6 +14,7 @@ from parmenid.core.http import outbound_client
 from parmenid.core.safe_fetch import FetchPolicy, FetchRefused, fetch
 from parmenid.identity.models import Organization
 from parmenid.knowledge.ingestion import add_document
+from parmenid.knowledge.models import SourceDocument
 from parmenid.knowledge.parsers import ParseError
 from parmenid.llm.local_engine import Passage, answer
 from parmenid.runtime import Runtime
@@ -30,13 +31,14 @@ async def organization_for(runtime: Runtime, slug: str) -> uuid.UUID:
     return organization.id
 
 
-async def ingest_sources(runtime: Runtime, sources: list[str], slug: str) -> int:
-    """Ingest each file or URL now, in this process; returns how many failed."""
+async def ingest_sources(runtime: Runtime, sources: list[str], slug: str) -> list[SourceDocument]:
+    """Ingest each file or URL now, in this process; the documents stored (indexed or failed
+    with a reason), without the sources that could not be read at all."""
     assert runtime.storage is not None
     organization = await organization_for(runtime, slug)
     ingestor = runtime.ingestor()
     policy = FetchPolicy(allow_loopback=runtime.settings.knowledge.allow_loopback_urls)
-    failures = 0
+    documents: list[SourceDocument] = []
     async with outbound_client() as client:
         with typer.progressbar(sources, label="Ingesting", show_pos=True) as progress:
             for source in progress:
@@ -61,16 +63,15 @@ async def ingest_sources(runtime: Runtime, sources: list[str], slug: str) -> int
                         )
                     document = await ingestor.ingest(document.id)
                 except (OSError, FetchRefused, ParseError) as exc:
-                    failures += 1
                     reason = getattr(exc, "reason", None) or str(exc)
                     typer.echo(f"\n✗ {source}: {reason}", err=True)
                     continue
+                documents.append(document)
                 if document.ingestion_status == "indexed":
                     typer.echo(f"\n✓ {source}: {document.chunks_created} chunks ({document.kind})")
                 else:
-                    failures += 1
                     typer.echo(f"\n✗ {source}: {document.error_message}", err=True)
-    return failures
+    return documents
 
 
 async def ask_question(runtime: Runtime, question: str, slug: str, limit: int = 8) -> str:

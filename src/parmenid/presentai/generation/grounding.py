@@ -57,8 +57,9 @@ class Grounding:
         """The passages as the prompt lists them: `[n] (citation) text`."""
         return "\n\n".join(f"[{n}] ({p.citation}) {p.text}" for n, p in enumerate(self.passages, 1))
 
-    def attribution(self, number: object) -> dict[str, Any] | None:
-        """The attribution of passage `number` (1-based), or None when there is no such one."""
+    def attribution(self, number: object, statement: str = "") -> dict[str, Any] | None:
+        """The attribution of passage `number` (1-based) for `statement`, or None when there is
+        no such passage. Its excerpt is the part of the passage around the statement."""
         if isinstance(number, bool) or not isinstance(number, int | float | str):
             return None
         try:
@@ -66,8 +67,25 @@ class Grounding:
         except ValueError:
             return None
         if 0 <= index < len(self.attributions):
-            return self.attributions[index]
+            text = self.passages[index].text
+            return {**self.attributions[index], "excerpt": excerpt(text, statement)}
         return None
+
+
+def excerpt(text: str, statement: str) -> str:
+    """At most `EXCERPT_CHARS` of `text`, around where `statement` (or its start) appears."""
+    flat = " ".join(text.split())
+    if len(flat) <= EXCERPT_CHARS:
+        return flat
+    words = statement.rstrip("…").split()
+    at = -1
+    for size in (len(words), 6, 3, 2):
+        if size and words[:size]:
+            at = flat.find(" ".join(words[:size]))
+            if at >= 0:
+                break
+    start = max(0, at - EXCERPT_CHARS // 4) if at >= 0 else 0
+    return flat[start : start + EXCERPT_CHARS]
 
 
 async def source_files(runtime: Runtime, presentation_id: uuid.UUID) -> list[SourceFile]:
@@ -149,7 +167,6 @@ class Retriever:
                     "chunk_id": hit.chunk_id,
                     "location": hit.location,
                     "citation": hit.citation,
-                    "excerpt": hit.text[:EXCERPT_CHARS],
                 }
             )
         return grounding

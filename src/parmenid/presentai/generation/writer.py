@@ -48,7 +48,7 @@ def _statements(raw: object, grounding: Grounding, limit: int) -> list[dict[str,
         if not isinstance(item, dict):
             continue
         text = " ".join(str(item.get("text", "")).split())[:MAX_STATEMENT]
-        attribution = grounding.attribution(item.get("source"))
+        attribution = grounding.attribution(item.get("source"), text)
         if text and attribution is not None:
             kept.append({"text": text, "attribution": attribution})
         if len(kept) >= limit:
