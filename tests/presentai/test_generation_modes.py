@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,37 +26,21 @@ from parmenid.presentai.presentations.models import Presentation
 from parmenid.presentai.slides.models import Slide, SlideVersion
 from parmenid.runtime import Runtime
 from tests.conftest import run_jobs
+from tests.fakes.deck_model import deck_reply, is_outline
 from tests.fakes.llm_server import FakeLLM, Received
 from tests.fakes.server import ServerThread, free_port
 from tests.helpers import error_of
 from tests.presentai.generation_support import API, Deck, deck_with_source
 
-SOURCE = re.compile(r"^\[(\d+)\] \([^)]*\) (.+)$", re.MULTILINE)
-
 
 def _grounded_reply(received: Received) -> dict[str, Any]:
-    """What a faithful model does: cite the numbered sources of its prompt. Slide 2 of every
-    deck cites a source that does not exist (it must fail alone)."""
-    sources = SOURCE.findall(received.system or "")
-    first = [(int(n), text.split(". ")[0][:200]) for n, text in sources[:4]]
-    user = received.messages[-1]["content"] if received.messages else ""
-    if "Plan a" in str(user) or "Return the outline" in str(user):
-        return {
-            "slides": [
-                {
-                    "title": f"Part {i + 1}",
-                    "key_points": [{"text": text, "source": n} for n, text in first],
-                }
-                for i in range(3)
-            ]
-        }
-    if 'Write slide 2 "' in str(user):
-        return {"title": "Bad", "bullets": [{"text": "Made up", "source": 999}], "speaker_notes": ""}
-    return {
-        "title": "From the model",
-        "bullets": [{"text": text, "source": n} for n, text in first],
-        "speaker_notes": "Say it slowly.",
-    }
+    """A faithful model, except that slide 2 of every deck cites a source that does not exist
+    (it must fail alone)."""
+    user = str(received.messages[-1]["content"]) if received.messages else ""
+    if not is_outline(received) and 'Write slide 2 "' in user:
+        made_up = [{"text": "Made up", "source": 999}]
+        return {"title": "Bad", "bullets": made_up, "speaker_notes": ""}
+    return deck_reply(received)
 
 
 @pytest.fixture(scope="module")
@@ -159,9 +142,7 @@ async def test_all_llms_down_fails_the_job_then_refuses_with_503(
     assert refused.headers["retry-after"] == str(body["retry_after"])
 
 
-async def _generate_fails_again(
-    client: httpx.AsyncClient, runtime: Runtime, deck: Deck
-) -> None:
+async def _generate_fails_again(client: httpx.AsyncClient, runtime: Runtime, deck: Deck) -> None:
     job_id = await _generate(client, runtime, deck, "outline")
     assert (await _events(runtime, job_id))[0]["error_code"] == "llm_unavailable"
 

@@ -3,9 +3,16 @@
 Event shapes are the WebSocket contract's (`outline_generated`, `slide_completed`,
 `generation_done`, `generation_error`), plus `generation_warning` (e.g. generated without the
 search index). Each event also carries `seq`, its 1-based number within the job. The count is
-stored on the job row *before* the event is sent, so an event lost on the way (the stream's
-Redis restarted, or could not be reached) leaves a gap in `seq` that a subscriber sees, and it
-tells its client to reload the state over REST instead of missing it silently.
+stored on the job row in the same transaction as the change the event announces, and the event
+is sent only after that commit, so:
+
+* a client that reloads over REST after an event never sees older state than the event said;
+* an event lost on the way (the stream's Redis restarted, or could not be reached) leaves a gap
+  in `seq` that a subscriber sees, and it tells its client to reload the state instead of
+  missing it silently.
+
+Events of one job are numbered and sent one at a time (an asyncio lock), so they reach the
+stream in `seq` order even when slides are written concurrently.
 """
 
 from __future__ import annotations
@@ -13,9 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.db import Database
 from parmenid.core.streams import EventStreams
@@ -31,8 +42,20 @@ def stream_of(job_id: uuid.UUID | str) -> str:
     return f"{STREAM_PREFIX}{job_id}"
 
 
+@dataclass
+class EventTransaction:
+    """A database transaction that ends by announcing `event` (set it before the block ends).
+    `job` holds further columns of the job row to set in the same transaction."""
+
+    session: AsyncSession
+    seq: int
+    event: dict[str, Any] | None = None
+    job: dict[str, Any] = field(default_factory=dict)
+
+
 class Progress:
-    """Publishes one job's events in order; never raises (progress is not worth a job)."""
+    """Publishes one job's events in order; sending never raises (progress is not worth a
+    job), the transaction's own errors do."""
 
     def __init__(
         self, db: Database, streams: EventStreams, job_id: uuid.UUID, published: int = 0
@@ -43,26 +66,46 @@ class Progress:
         self.seq = published
         self._lock = asyncio.Lock()
 
-    async def publish(self, event: dict[str, Any]) -> str | None:
-        """Send `event` (with `seq`); the stream id, or None when it could not be sent."""
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[EventTransaction]:
+        """Change state and number its event in one transaction; send the event after the
+        commit. Nothing is sent when the block raises."""
         async with self._lock:
-            self.seq += 1
-            seq = self.seq
+            seq = self.seq + 1
             async with self.db.session() as session:
-                await session.execute(
-                    update(GenerationJob)
-                    .where(GenerationJob.id == self.job_id)
-                    .values(events_published=seq)
-                )
-            for delay in (*PUBLISH_RETRIES, None):
-                try:
-                    return await self.streams.publish(stream_of(self.job_id), {**event, "seq": seq})
-                except Exception as exc:
-                    if delay is None:
-                        log.warning(
-                            "progress event lost",
-                            extra={"job_id": str(self.job_id), "seq": seq, "error": repr(exc)},
-                        )
-                        return None
-                    await asyncio.sleep(delay)
-            return None
+                work = EventTransaction(session, seq)
+                yield work
+                if work.event is not None:
+                    await session.execute(
+                        update(GenerationJob)
+                        .where(GenerationJob.id == self.job_id)
+                        .values(events_published=seq, **work.job)
+                    )
+                elif work.job:
+                    await session.execute(
+                        update(GenerationJob)
+                        .where(GenerationJob.id == self.job_id)
+                        .values(**work.job)
+                    )
+            if work.event is not None:
+                self.seq = seq
+                await self._send(work.event, seq)
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        """Announce `event` with no other change."""
+        async with self.transaction() as work:
+            work.event = event
+
+    async def _send(self, event: dict[str, Any], seq: int) -> None:
+        for delay in (*PUBLISH_RETRIES, None):
+            try:
+                await self.streams.publish(stream_of(self.job_id), {**event, "seq": seq})
+                return
+            except Exception as exc:
+                if delay is None:
+                    log.warning(
+                        "progress event lost",
+                        extra={"job_id": str(self.job_id), "seq": seq, "error": repr(exc)},
+                    )
+                    return
+                await asyncio.sleep(delay)

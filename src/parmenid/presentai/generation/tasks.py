@@ -86,18 +86,6 @@ class GenerationRun:
 
     # -- shared -----------------------------------------------------------------------------
 
-    async def _set_job(self, **values: Any) -> None:
-        async with self.runtime.db.session() as session:
-            await session.execute(
-                update(GenerationJob).where(GenerationJob.id == self.job_id).values(**values)
-            )
-
-    async def _set_presentation(self, **values: Any) -> None:
-        async with self.runtime.db.session() as session:
-            await session.execute(
-                update(Presentation).where(Presentation.id == self.presentation_id).values(**values)
-            )
-
     def _duration_ms(self) -> int:
         return int((utcnow() - self.started_at).total_seconds() * 1000)
 
@@ -126,9 +114,8 @@ class GenerationRun:
             "The search index is unavailable: the sources were read directly, without semantic "
             "search. Results may be less focused; regenerate when the index is back."
         )
-        await self._set_job(result={"warned": True})
-        async with self.runtime.db.session() as session:
-            presentation = await session.get(Presentation, self.presentation_id)
+        async with self.progress.transaction() as work:
+            presentation = await work.session.get(Presentation, self.presentation_id)
             if presentation is not None:
                 items = [
                     w
@@ -139,46 +126,38 @@ class GenerationRun:
                     {"code": RAG_UNAVAILABLE, "message": message, "at": utcnow().isoformat()}
                 )
                 presentation.warnings = {"items": items}
-        await self.progress.publish(
-            {
+            work.job = {"result": {"warned": True}}
+            work.event = {
                 "type": "generation_warning",
                 "job_id": str(self.job_id),
                 "presentation_id": str(self.presentation_id),
                 "code": RAG_UNAVAILABLE,
                 "message": message,
             }
-        )
-
-    async def clear_degraded_warning(self) -> None:
-        async with self.runtime.db.session() as session:
-            presentation = await session.get(Presentation, self.presentation_id)
-            if presentation is not None and presentation.warnings:
-                items = [
-                    w
-                    for w in presentation.warnings.get("items", [])
-                    if w.get("code") != RAG_UNAVAILABLE
-                ]
-                presentation.warnings = {"items": items}
 
     async def fail(self, code: str, message: str, *, status: PresentationStatus) -> None:
         """End the job as failed, leave the presentation in `status`, and say so."""
-        now = utcnow()
-        await self._set_job(
-            status=GenerationStatus.FAILED.value,
-            error_code=code,
-            error_message=message,
-            finished_at=now,
-        )
-        reason = message if status is PresentationStatus.FAILED else None
-        await self._set_presentation(status=status.value, failure_reason=reason)
-        await self.progress.publish(
-            {
+        async with self.progress.transaction() as work:
+            await work.session.execute(
+                update(Presentation)
+                .where(Presentation.id == self.presentation_id)
+                .values(
+                    status=status.value,
+                    failure_reason=message if status is PresentationStatus.FAILED else None,
+                )
+            )
+            work.job = {
+                "status": GenerationStatus.FAILED.value,
+                "error_code": code,
+                "error_message": message,
+                "finished_at": utcnow(),
+            }
+            work.event = {
                 "type": "generation_error",
                 "job_id": str(self.job_id),
                 "error_code": code,
                 "error_message": message,
             }
-        )
 
     # -- outline ----------------------------------------------------------------------------
 
@@ -187,29 +166,33 @@ class GenerationRun:
         grounding = await retriever.whole(self.brief.title, self.settings.outline_context_chunks)
         await self.warn_if_degraded(grounding)
         items = await write_outline(self.runtime, self.brief, grounding)
-        if not grounding.degraded:
-            await self.clear_degraded_warning()
-        async with self.runtime.db.session() as session:
-            presentation = await session.get(Presentation, self.presentation_id)
+        async with self.progress.transaction() as work:
+            presentation = await work.session.get(Presentation, self.presentation_id)
             if presentation is None:
                 raise JobGone()
             presentation.outline = {"items": items}
+            if not grounding.degraded and presentation.warnings:  # the index is back
+                presentation.warnings = {
+                    "items": [
+                        w
+                        for w in presentation.warnings.get("items", [])
+                        if w.get("code") != RAG_UNAVAILABLE
+                    ]
+                }
             presentation.status = PresentationStatus.OUTLINE_READY.value
             presentation.failure_reason = None
-            await refresh_search_text(session, presentation)
-            job = await session.get(GenerationJob, self.job_id)
-            assert job is not None
-            job.status = GenerationStatus.SUCCEEDED.value
-            job.progress_pct = 100
-            job.finished_at = utcnow()
-        await self.progress.publish(
-            {
+            await refresh_search_text(work.session, presentation)
+            work.job = {
+                "status": GenerationStatus.SUCCEEDED.value,
+                "progress_pct": 100,
+                "finished_at": utcnow(),
+            }
+            work.event = {
                 "type": "outline_generated",
                 "job_id": str(self.job_id),
                 "presentation_id": str(self.presentation_id),
                 "outline": items,
             }
-        )
         return {"outline_items": len(items)}
 
     # -- slides -----------------------------------------------------------------------------
@@ -240,40 +223,40 @@ class GenerationRun:
         status = PresentationStatus.READY if written else PresentationStatus.FAILED
         if self.kind is GenerationKind.SLIDE:
             status = PresentationStatus.READY  # one slide failing does not fail the deck
-        async with self.runtime.db.session() as session:
-            presentation = await session.get(Presentation, self.presentation_id)
+        async with self.progress.transaction() as work:
+            presentation = await work.session.get(Presentation, self.presentation_id)
             if presentation is None:
                 raise JobGone()
-            if self.kind is GenerationKind.SLIDES or presentation.status != status.value:
-                presentation.status = status.value
+            presentation.status = status.value
             presentation.failure_reason = (
                 None if written else "No slide could be written; see the slides' errors."
             )
-            await refresh_search_text(session, presentation)
-            job = await session.get(GenerationJob, self.job_id)
-            assert job is not None
-            job.status = (GenerationStatus.SUCCEEDED if written else GenerationStatus.FAILED).value
-            job.progress_pct = 100
-            job.finished_at = utcnow()
+            await refresh_search_text(work.session, presentation)
+            work.job = {
+                "status": (
+                    GenerationStatus.SUCCEEDED if written else GenerationStatus.FAILED
+                ).value,
+                "progress_pct": 100,
+                "finished_at": utcnow(),
+            }
             if not written:
-                job.error_code = "slides_failed"
-                job.error_message = "No slide could be written."
-        await self.progress.publish(
-            {
+                work.job |= {
+                    "error_code": "slides_failed",
+                    "error_message": "No slide was written.",
+                }
+            work.event = {
                 "type": "generation_done",
                 "job_id": str(self.job_id),
                 "presentation_id": str(self.presentation_id),
                 "total_slides": written,
                 "total_duration_ms": self._duration_ms(),
             }
-        )
         return {"slides_written": written, "slides_failed": counter["failed"]}
 
     async def _one_slide(
         self, slide: Slide, retriever: Retriever, counter: dict[str, int], total: int
     ) -> None:
         plan = slide.brief or {"title": slide.title, "key_points": []}
-        await self._slide_state(slide.id, status=SlideStatus.GENERATING.value)
         try:
             query = " ".join(
                 [str(plan.get("title", ""))]
@@ -286,32 +269,31 @@ class GenerationRun:
             )
         except AppError as exc:
             counter["failed"] += 1
-            await self._slide_state(
-                slide.id,
-                status=SlideStatus.FAILED.value,
-                error_code=exc.code,
-                error_message=exc.message.en,
-            )
-            await self.progress.publish(
-                {
+            async with self.progress.transaction() as work:
+                await work.session.execute(
+                    update(Slide)
+                    .where(Slide.id == slide.id)
+                    .values(
+                        status=SlideStatus.FAILED.value,
+                        error_code=exc.code,
+                        error_message=exc.message.en,
+                    )
+                )
+                work.event = {
                     "type": "generation_error",
                     "job_id": str(self.job_id),
                     "error_code": exc.code,
                     "error_message": exc.message.en,
                     "slide_number": slide.position,
                 }
-            )
             return
-        except Exception:
-            await self._slide_state(slide.id, status=SlideStatus.PENDING.value)
-            raise
         reason: Reason = "regenerated" if self.kind is GenerationKind.SLIDE else "generated"
-        async with self.runtime.db.session() as session:
-            row = await session.get(Slide, slide.id)
+        async with self.progress.transaction() as work:
+            row = await work.session.get(Slide, slide.id)
             if row is None:  # deleted meanwhile
                 return
             store_slide(
-                session,
+                work.session,
                 row,
                 author=Author.job(self.job_id, self.user_id),
                 reason=reason,
@@ -322,25 +304,18 @@ class GenerationRun:
             row.status = SlideStatus.READY.value
             row.error_code = row.error_message = None
             row.generated_by_job_id = self.job_id
-            number, title = row.position, row.title
-        counter["done"] += 1
-        pct = round(100 * counter["done"] / total)
-        await self._set_job(progress_pct=pct)
-        await self.progress.publish(
-            {
+            pct = round(100 * (counter["done"] + 1) / total)
+            work.job = {"progress_pct": pct}
+            work.event = {
                 "type": "slide_completed",
                 "job_id": str(self.job_id),
                 "slide_id": str(slide.id),
-                "slide_number": number,
-                "slide_title": title,
+                "slide_number": row.position,
+                "slide_title": row.title,
                 "progress_pct": pct,
                 "timestamp": int(time.time() * 1000),
             }
-        )
-
-    async def _slide_state(self, slide_id: uuid.UUID, **values: Any) -> None:
-        async with self.runtime.db.session() as session:
-            await session.execute(update(Slide).where(Slide.id == slide_id).values(**values))
+            counter["done"] += 1  # in the lock, so that no two events share a percentage
 
 
 class NoUsableSources(AppError):
