@@ -82,7 +82,13 @@ async def _serve(settings: Settings, target: Target, *, run_worker: bool) -> Non
     servers: list[uvicorn.Server] = [
         _SharedSignalServer(
             uvicorn.Config(
-                app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False
+                app,
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
+                proxy_headers=False,
+                ws_max_size=64 * 1024,  # /ws messages are small; the app refuses > 4 KiB
             )
         )
         for app, host, port in apps

@@ -68,6 +68,23 @@ class PresentAISettings(AppSettings):
     download_link_ttl_seconds: int = Field(default=3600, ge=60)
     export_retention_days: int = Field(default=7, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # A deleted presentation can be restored for this long, then it is deleted for good.
+    presentation_retention_days: int = Field(default=30, ge=1, le=3650)
+    # The progress WebSocket `/ws` (see `presentai.realtime`): the `auth` message must come
+    # within ws_auth_timeout; a client that sends nothing for ws_idle_timeout is closed (clients
+    # ping every 30 s). Per connection: message size, subscriptions, frames waiting to be sent,
+    # and how long a full send queue is tolerated before the client is dropped as too slow.
+    # A subscription to an unfinished job re-checks the job's row (and the caller's membership)
+    # every ws_state_check seconds, so events lost on the way are noticed even if none follow.
+    # Client messages are rate-limited per user (all their connections together).
+    ws_auth_timeout_seconds: float = Field(default=10.0, gt=0)
+    ws_idle_timeout_seconds: float = Field(default=90.0, gt=0)
+    ws_max_message_bytes: int = Field(default=4096, ge=256)
+    ws_max_subscriptions: int = Field(default=50, ge=1)
+    ws_send_queue_frames: int = Field(default=256, ge=4)
+    ws_slow_client_seconds: float = Field(default=10.0, gt=0)
+    ws_state_check_seconds: float = Field(default=15.0, gt=0)
+    ws_messages_per_minute: int = Field(default=120, ge=10)
     # Generation: slides written at once per job, source chunks an outline and a slide read,
     # how long a job waits for sources still being indexed, and attempts after a crash.
     slide_concurrency: int = Field(default=4, ge=1, le=32)

@@ -232,6 +232,7 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
     from parmenid.notify.telegram import telegram_handler
     from parmenid.presentai.generation.tasks import JOB_NAME as GENERATE_JOB
     from parmenid.presentai.generation.tasks import generation_handler
+    from parmenid.presentai.presentations import purge as presentations
 
     storage = runtime.storage
     assert storage is not None
@@ -252,4 +253,7 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
         DELETE_JOB: deletion_handler(storage, lambda: runtime.index),
         PURGE_JOB: purge_handler(storage, lambda: runtime.index),
         GENERATE_JOB: generation_handler(runtime),
+        presentations.PURGE_JOB: presentations.purge_handler(
+            timedelta(days=runtime.settings.presentai.presentation_retention_days)
+        ),
     }

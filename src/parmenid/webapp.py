@@ -239,8 +239,17 @@ def build_app(
             "Idempotency-Key",
             "X-API-Key",
             "Accept-Language",
+            "If-Match",
         ],
-        expose_headers=["X-Request-ID", "Retry-After", "RateLimit", "RateLimit-Policy"],
+        expose_headers=[
+            "X-Request-ID",
+            "Retry-After",
+            "RateLimit",
+            "RateLimit-Policy",
+            "ETag",
+            "Location",
+            "Idempotent-Replayed",
+        ],
         max_age=600,
     )
     app.add_middleware(

@@ -116,4 +116,15 @@ class ServiceUnavailable(AppError):
 
 
 def not_found(what_en: str = "Resource", what_ru: str = "Ресурс") -> NotFound:
-    return NotFound(Text(f"{what_en} not found", f"{what_ru} не найден"))
+    return NotFound(Text(f"{what_en} not found", f"{what_ru} {not_found_ru(what_ru)}"))
+
+
+def not_found_ru(noun: str) -> str:
+    """ "не найден" agreeing with the noun's gender: feminine nouns of our vocabulary end in
+    а/я ("Презентация", "Задача", "Ссылка"), neuter ones in о/е ("Приглашение")."""
+    last = noun.rstrip()[-1:].lower()
+    if last in "ая":
+        return "не найдена"
+    if last in "ое":
+        return "не найдено"
+    return "не найден"

@@ -106,7 +106,9 @@ class RedisStreams:
     def __init__(self, url: str, maxlen: int = 10_000, ttl: int = 86_400) -> None:
         from redis.asyncio import Redis
 
-        self.client = Redis.from_url(url)
+        # XREAD BLOCK waits on the socket: reads must be allowed to last longer than a block
+        # (redis-py's default socket timeout would cut them), but not for ever.
+        self.client = Redis.from_url(url, socket_timeout=60, socket_connect_timeout=5)
         self.maxlen = maxlen
         self.ttl = ttl
 
@@ -121,9 +123,11 @@ class RedisStreams:
     async def read(
         self, stream: str, after: str = "0-0", *, count: int = 100, block: float | None = None
     ) -> list[StreamEvent]:
+        """`block` (seconds, at most a minute) waits for new events; `BLOCK 0` (for ever) is
+        never sent: a positive block below a millisecond waits one millisecond."""
         _parse_id(after)
         answer: Any = await self.client.xread(
-            {stream: after}, count=count, block=int(block * 1000) if block else None
+            {stream: after}, count=count, block=max(1, int(block * 1000)) if block else None
         )
         events: list[StreamEvent] = []
         for _, entries in answer or []:

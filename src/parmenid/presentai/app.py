@@ -21,12 +21,16 @@ from parmenid.presentai import (
     downloads,
     files,
     organizations,
+    realtime,
     users,
 )
 from parmenid.presentai.authz import Public
 from parmenid.presentai.errors import render_presentai_error
 from parmenid.presentai.generation import endpoints as generation
+from parmenid.presentai.presentations import endpoints as presentations
+from parmenid.presentai.presentations import source_endpoints as presentation_sources
 from parmenid.presentai.projects import endpoints as projects
+from parmenid.presentai.slides import endpoints as slides
 from parmenid.runtime import Runtime
 from parmenid.webapp import build_app
 
@@ -87,7 +91,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         runtime=runtime,
         cors_origins=settings.presentai.cors_origins,
         field_labels=FIELD_LABELS,
-        body_limit_exempt=re.compile(re.escape(API_PREFIX + files.UPLOAD_PATH)),
+        body_limit_exempt=re.compile(
+            re.escape(API_PREFIX)
+            + f"(?:{re.escape(files.UPLOAD_PATH)}|{presentation_sources.UPLOAD_PATH})"
+        ),
     )
     app.add_middleware(IdempotencyMiddleware, store=_idempotency_store)
     app.add_exception_handler(Replay, _replay)  # type: ignore[arg-type]
@@ -101,5 +108,9 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(downloads.router, prefix=API_PREFIX)
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(projects.router, prefix=API_PREFIX)
+    app.include_router(realtime.router)  # /ws, outside /api/v1 as the contract says
+    app.include_router(presentations.router, prefix=API_PREFIX)
+    app.include_router(presentation_sources.router, prefix=API_PREFIX)
+    app.include_router(slides.router, prefix=API_PREFIX)
     app.include_router(generation.router, prefix=API_PREFIX)
     return app

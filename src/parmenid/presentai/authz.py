@@ -40,6 +40,7 @@ from parmenid.core.errors import (
     Text,
     ValidationFailed,
     not_found,
+    not_found_ru,
 )
 from parmenid.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from parmenid.core.idempotency import claim, fingerprint
@@ -430,7 +431,7 @@ def on_resource(
 
 
 def not_found_text(what: Text) -> NotFound:
-    return NotFound(Text(f"{what.en} not found", f"{what.ru} не найден"))
+    return NotFound(Text(f"{what.en} not found", f"{what.ru} {not_found_ru(what.ru)}"))
 
 
 OrgViewer = Annotated[OrgAccess, Depends(in_organization(Role.VIEWER, "organizations:read"))]
