@@ -159,3 +159,13 @@ async def test_roles_and_other_organizations(
     )
     log = await presentai_client.get(f"/api/v1/organizations/{org_id}/audit-logs", headers=owner)
     assert "project.created" in [e["action"] for e in log.json()["items"]]
+
+
+async def test_a_search_for_nul_is_a_validation_error(presentai_client: httpx.AsyncClient) -> None:
+    owner = await bearer(presentai_client, "owner@example.com")
+    org_id = await _org(presentai_client, owner)
+    for path in (API, "/api/v1/presentations"):
+        response = await presentai_client.get(
+            f"{path}?organization_id={org_id}&q=a%00b", headers=owner
+        )
+        error_of(response, 422, "validation_error")

@@ -33,6 +33,7 @@ UNSTORABLE_TEXT = Text(
     "Текст не должен содержать символ NUL (\\u0000) или непарные суррогаты (\\ud800-\\udfff).",
 )
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_NUL_IN_QUERY = re.compile(rb"%00|\x00")
 
 ErrorResponder = Callable[[Request, AppError], Response]
 
@@ -40,9 +41,10 @@ ErrorResponder = Callable[[Request, AppError], Response]
 class RequestBodyGuard:
     """Reads a request body up front (bodies are small here) and answers in the app's envelope:
     413 when it is over `max_bytes`, whether announced by Content-Length or streamed, and 422 when
-    JSON text carries NUL characters, which PostgreSQL cannot store. The endpoint then receives
-    the buffered body. Paths under `exempt_prefixes`, or matching `exempt_paths` (file uploads,
-    which enforce their own limit), stream through untouched."""
+    JSON text or the query string carries NUL characters, which PostgreSQL cannot store. The
+    endpoint then receives the buffered body. Paths under `exempt_prefixes`, or matching
+    `exempt_paths` (file uploads, which enforce their own limit), stream through untouched (their
+    query string is still checked)."""
 
     def __init__(
         self,
@@ -59,7 +61,13 @@ class RequestBodyGuard:
         self.exempt_paths = exempt_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self._exempt(scope["path"]):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _NUL_IN_QUERY.search(scope.get("query_string", b"")):  # a search for "%00"
+            await self._refuse(scope, receive, send, ValidationFailed(UNSTORABLE_TEXT))
+            return
+        if self._exempt(scope["path"]):
             await self.app(scope, receive, send)
             return
         declared: int | None = None

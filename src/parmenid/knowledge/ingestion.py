@@ -76,6 +76,10 @@ async def add_document(
     return document
 
 
+class DocumentGone(LookupError):
+    """The document was deleted before or while it was ingested (nothing to retry)."""
+
+
 @dataclass(frozen=True)
 class Ingestor:
     db: Database
@@ -111,15 +115,19 @@ class Ingestor:
             )
             await self._finish_failed(document, "index_unavailable", reason)
             raise RetryLater(reason, self.retry_after) from exc
-        document = await self._update(
-            document.id,
-            ingestion_status=IngestionStatus.INDEXED.value,
-            chunks_created=len(indexed),
-            title=(parsed.title or document.filename)[:500],
-            page_count=parsed.page_count,
-            error_code=None,
-            indexed_at=utcnow(),
-        )
+        try:
+            document = await self._update(
+                document.id,
+                ingestion_status=IngestionStatus.INDEXED.value,
+                chunks_created=len(indexed),
+                title=(parsed.title or document.filename)[:500],
+                page_count=parsed.page_count,
+                error_code=None,
+                indexed_at=utcnow(),
+            )
+        except DocumentGone:  # deleted while it was being indexed: take its chunks out again
+            await self.index.delete_document(organization, str(document.id))
+            raise
         await self.streams.publish(
             stream_of(document.id),
             {
@@ -156,7 +164,7 @@ class Ingestor:
         async with self.db.session() as session:
             document = await session.get(SourceDocument, document_id)
             if document is None:
-                raise LookupError(f"no source document {document_id}")
+                raise DocumentGone(f"no source document {document_id}")
             for name, value in values.items():
                 setattr(document, name, value)
         return document
@@ -190,7 +198,10 @@ def _location(location: Any, page_end: int | None) -> dict[str, Any]:
 
 def ingestion_handler(ingestor: Ingestor) -> Handler:
     async def handle(payload: dict[str, Any], context: JobContext) -> dict[str, Any]:
-        document = await ingestor.ingest(uuid.UUID(str(payload["document_id"])))
+        try:
+            document = await ingestor.ingest(uuid.UUID(str(payload["document_id"])))
+        except DocumentGone:
+            return {"skipped": "the document was deleted"}
         return {"status": document.ingestion_status, "chunks_created": document.chunks_created}
 
     return handle

@@ -12,67 +12,22 @@ deleted, and `knowledge.delete_document` removes the document's file and index e
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.db import utcnow
 from parmenid.core.jobs import Handler, JobContext, enqueue
-from parmenid.knowledge.ingestion import DELETE_JOB
-from parmenid.knowledge.models import SourceDocument
+from parmenid.knowledge.usage import release_documents
 from parmenid.presentai.presentations.models import Presentation, PresentationSource
-from parmenid.site.chat.models import AvatarDocument
 
 PURGE_JOB = "presentation.purge"
 
 
 def schedule_purge(session: AsyncSession, presentation_id: uuid.UUID, at: datetime) -> None:
     enqueue(session, PURGE_JOB, {"presentation_id": str(presentation_id)}, run_at=at)
-
-
-async def document_in_use(session: AsyncSession, document_id: uuid.UUID) -> bool:
-    """Whether a presentation (deleted ones included: they may be restored) or an avatar uses
-    the document."""
-    used = await session.scalar(
-        select(
-            exists().where(PresentationSource.document_id == document_id)
-            | exists().where(AvatarDocument.document_id == document_id)
-        )
-    )
-    return bool(used)
-
-
-async def release_documents(
-    session: AsyncSession, document_ids: Iterable[uuid.UUID]
-) -> list[uuid.UUID]:
-    """Delete each of the documents that nothing uses any more, queueing the removal of its file
-    and index entries; returns the deleted ids. Call it after removing the links.
-
-    The document row is locked first, so two transactions letting go of the same document at
-    once cannot both see the other's link and leave the document behind."""
-    deleted: list[uuid.UUID] = []
-    for document_id in sorted(set(document_ids)):
-        document = await session.scalar(
-            select(SourceDocument).where(SourceDocument.id == document_id).with_for_update()
-        )
-        if document is None or await document_in_use(session, document_id):
-            continue
-        enqueue(
-            session,
-            DELETE_JOB,
-            {
-                "organization_id": str(document.organization_id),
-                "document_id": str(document.id),
-                "storage_key": document.storage_key,
-            },
-        )
-        await session.delete(document)
-        deleted.append(document_id)
-    await session.flush()
-    return deleted
 
 
 async def purge(

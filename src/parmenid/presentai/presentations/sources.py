@@ -22,9 +22,9 @@ from parmenid.core.errors import Conflict, Text
 from parmenid.core.storage import ObjectStorage
 from parmenid.knowledge.intake import add_upload
 from parmenid.knowledge.models import SourceDocument
+from parmenid.knowledge.usage import release_documents
 from parmenid.presentai.authz import not_found_text
 from parmenid.presentai.presentations.models import Presentation, PresentationSource
-from parmenid.presentai.presentations.purge import release_documents
 from parmenid.presentai.presentations.service import PresentationService
 
 FILE = Text("File", "Файл")

@@ -27,14 +27,13 @@ from parmenid.core.errors import (
     ValidationFailed,
     not_found,
 )
-from parmenid.core.jobs import enqueue
 from parmenid.core.safe_fetch import FetchPolicy
 from parmenid.core.storage import ObjectStorage
 from parmenid.identity.models import Membership, Role
 from parmenid.identity.organizations import requires
-from parmenid.knowledge.ingestion import DELETE_JOB
 from parmenid.knowledge.intake import add_upload, download
 from parmenid.knowledge.models import SourceDocument
+from parmenid.knowledge.usage import release_documents
 from parmenid.site.chat.models import Avatar, AvatarDocument, ChatSession
 
 COLOR = re.compile(r"^#[0-9A-Fa-f]{6}$")
@@ -244,25 +243,7 @@ class AvatarService:
             raise not_found("Document", "Документ")
         await self.session.delete(link)
         await self.session.flush()
-        others = await self.session.scalar(
-            select(func.count())
-            .select_from(AvatarDocument)
-            .where(AvatarDocument.document_id == document_id)
-        )
-        if not others:
-            document = await self.session.get(SourceDocument, document_id)
-            if document is not None:
-                enqueue(
-                    self.session,
-                    DELETE_JOB,
-                    {
-                        "organization_id": str(document.organization_id),
-                        "document_id": str(document.id),
-                        "storage_key": document.storage_key,
-                    },
-                )
-                await self.session.delete(document)
-                await self.session.flush()
+        await release_documents(self.session, [document_id])  # unless a presentation uses it
 
     async def sessions(
         self, avatar: Avatar, *, limit: int, offset: int
