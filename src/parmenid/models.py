@@ -16,28 +16,37 @@ from parmenid.identity.models import (
 )
 from parmenid.knowledge.models import SourceDocument
 from parmenid.llm.models import LLMTrace, PromptTemplate, TokenQuota
+from parmenid.presentai.brand_kits.models import BrandKit
+from parmenid.presentai.exports.models import ExportJob
 from parmenid.presentai.generation.models import GenerationJob
+from parmenid.presentai.oauth.models import OAuthConnection, OAuthState
 from parmenid.presentai.presentations.models import Presentation, PresentationSource
 from parmenid.presentai.projects.models import Project
+from parmenid.presentai.shares.models import AnalyticsSalt, Share, ShareView
 from parmenid.presentai.slides.models import Slide, SlideVersion
 from parmenid.site.chat.models import Avatar, AvatarDocument, ChatMessage, ChatSession
 from parmenid.site.leads.models import PlanRequest
 
 __all__ = [
+    "AnalyticsSalt",
     "ApiKey",
     "AuditEntry",
     "AuthSession",
     "Avatar",
     "AvatarDocument",
+    "BrandKit",
     "ChatMessage",
     "ChatSession",
     "EmailVerification",
+    "ExportJob",
     "GenerationJob",
     "IdempotencyRecord",
     "Invitation",
     "Job",
     "LLMTrace",
     "Membership",
+    "OAuthConnection",
+    "OAuthState",
     "Organization",
     "PersonalDataKey",
     "PlanRequest",
@@ -47,6 +56,8 @@ __all__ = [
     "Project",
     "PromptTemplate",
     "RefreshToken",
+    "Share",
+    "ShareView",
     "Slide",
     "SlideVersion",
     "SourceDocument",
