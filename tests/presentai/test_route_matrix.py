@@ -32,9 +32,12 @@ from parmenid.identity.models import Membership, Role, User
 from parmenid.knowledge.models import SourceDocument
 from parmenid.presentai.app import create_app
 from parmenid.presentai.authz import Permission, permission_of
+from parmenid.presentai.brand_kits.models import BrandKit
+from parmenid.presentai.exports.models import ExportJob
 from parmenid.presentai.generation.models import GenerationJob
 from parmenid.presentai.presentations.models import Presentation, PresentationSource
 from parmenid.presentai.projects.models import Project
+from parmenid.presentai.shares.models import Share
 from parmenid.presentai.slides.models import Slide
 from parmenid.presentai.slides.versions import Author, write_slide
 from parmenid.runtime import Runtime
@@ -159,6 +162,19 @@ async def _presentation(runtime: Runtime, org: str, project: str, document: str)
             status="succeeded",
         )
         session.add(job)
+        kit = BrandKit(organization_id=presentation.organization_id, name="Kit")
+        export = ExportJob(
+            organization_id=presentation.organization_id,
+            presentation_id=presentation.id,
+            format="pptx",
+            status="failed",
+        )
+        share = Share(
+            organization_id=presentation.organization_id,
+            presentation_id=presentation.id,
+            token_hash=uuid.uuid4().hex + uuid.uuid4().hex,
+        )
+        session.add_all([kit, export, share])
         await session.flush()
         return {
             "presentation_id": str(presentation.id),
@@ -166,6 +182,10 @@ async def _presentation(runtime: Runtime, org: str, project: str, document: str)
             "slide_id": str(slide.id),
             "version": "1",
             "job_id": str(job.id),
+            "brand_kit_id": str(kit.id),
+            "export_id": str(export.id),
+            "share_id": str(share.id),
+            "provider": "google",
         }
 
 
