@@ -28,9 +28,13 @@ class Deck:
 
 
 async def upload(
-    client: httpx.AsyncClient, headers: dict[str, str], org: str, sample: str
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    org: str,
+    sample: str,
+    data: bytes | None = None,
 ) -> dict[str, Any]:
-    data = (SAMPLES / sample).read_bytes()
+    data = data if data is not None else (SAMPLES / sample).read_bytes()
     response = await client.post(
         f"{API}/files/upload",
         params={"organization_id": org},
@@ -50,12 +54,13 @@ async def deck_with_source(
     title: str = "Python code style",
     slides: int = 5,
     email: str = "owner@example.com",
+    data: bytes | None = None,
 ) -> Deck:
     headers = await bearer(client, email)
     org = (
         await client.post(f"{API}/organizations", json={"name": "Acme"}, headers=headers)
     ).json()["id"]
-    document = await upload(client, headers, org, sample)
+    document = await upload(client, headers, org, sample, data)
     async with runtime.db.session() as session:
         project = Project(organization_id=uuid.UUID(org), name="P", search_text="p")
         session.add(project)

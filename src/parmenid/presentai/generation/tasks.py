@@ -31,10 +31,16 @@ from parmenid.core.db import utcnow
 from parmenid.core.errors import AppError, Text
 from parmenid.core.jobs import JobContext, RetryLater
 from parmenid.knowledge.models import IngestionStatus
+from parmenid.presentai.generation import tabular
 from parmenid.presentai.generation.grounding import Grounding, Retriever, source_files, usable
 from parmenid.presentai.generation.models import GenerationJob, GenerationKind, GenerationStatus
 from parmenid.presentai.generation.progress import Progress
-from parmenid.presentai.generation.writer import DeckBrief, write_outline, write_slide
+from parmenid.presentai.generation.writer import (
+    DeckBrief,
+    NotGrounded,
+    write_outline,
+    write_slide,
+)
 from parmenid.presentai.presentations.models import Presentation, PresentationStatus
 from parmenid.presentai.presentations.search import refresh_search_text
 from parmenid.presentai.slides.models import Slide, SlideStatus
@@ -264,9 +270,16 @@ class GenerationRun:
             )
             grounding = await retriever.relevant(query, self.settings.slide_context_chunks)
             await self.warn_if_degraded(grounding)
-            written = await write_slide(
-                self.runtime, self.brief, slide.position, plan, grounding, self.instruction
-            )
+            layout, data = tabular_layout(plan, grounding)
+            try:
+                written = await write_slide(
+                    self.runtime, self.brief, slide.position, plan, grounding, self.instruction
+                )
+            except NotGrounded:
+                if not data:
+                    raise
+                # the slide's material is a table: its data, cited, is the slide
+                written = {"title": str(plan.get("title", "")), "bullets": [], "speaker_notes": ""}
         except AppError as exc:
             counter["failed"] += 1
             async with self.progress.transaction() as work:
@@ -298,7 +311,12 @@ class GenerationRun:
                 author=Author.job(self.job_id, self.user_id),
                 reason=reason,
                 title=written["title"],
-                content={"bullets": written["bullets"], "speaker_notes": written["speaker_notes"]},
+                layout=layout or None,
+                content={
+                    "bullets": written["bullets"],
+                    "speaker_notes": written["speaker_notes"],
+                    **({"layout_data": data} if data else {}),
+                },
                 note=self.instruction,
             )
             row.status = SlideStatus.READY.value
@@ -316,6 +334,29 @@ class GenerationRun:
                 "timestamp": int(time.time() * 1000),
             }
             counter["done"] += 1  # in the lock, so that no two events share a percentage
+
+
+def tabular_layout(plan: dict[str, Any], grounding: Grounding) -> tuple[str, dict[str, Any]]:
+    """A chart or table layout when the slide's material is a spreadsheet passage: one the
+    outline cited for this slide, else the best match if it is one (see `tabular`)."""
+    cited = {
+        str((point.get("attribution") or {}).get("chunk_id"))
+        for point in plan.get("key_points", [])
+        if isinstance(point, dict)
+    }
+    candidates = [i for i, p in enumerate(grounding.passages) if p.id in cited] + [0]
+    for index in candidates:
+        if index >= len(grounding.passages):
+            continue
+        attribution = grounding.attributions[index]
+        if not (attribution.get("location") or {}).get("sheet"):
+            continue
+        passage = grounding.passages[index]
+        source = {**attribution, "excerpt": passage.text[:600]}
+        layout, data = tabular.layout_data(passage.text, str(plan.get("title", "")), source)
+        if data:
+            return layout, data
+    return "", {}
 
 
 class NoUsableSources(AppError):

@@ -92,12 +92,38 @@ async def write_outline(
         if len(items) >= brief.slides:
             break
     if not items:
+        items = _tabular_outline(grounding, brief.slides)
+    if not items:
         raise NotGrounded(
             Text(
                 "The outline could not be grounded in the sources: add sources about the topic.",
                 "Не удалось построить план по источникам: добавьте источники по теме.",
             )
         )
+    return items
+
+
+def _tabular_outline(grounding: Grounding, slides: int) -> list[dict[str, Any]]:
+    """An outline for material that is only tables (no sentence to plan from): one item per
+    spreadsheet passage, titled by its sheet, its header row as the key point."""
+    items: list[dict[str, Any]] = []
+    for number, attribution in enumerate(grounding.attributions, 1):
+        sheet = (attribution.get("location") or {}).get("sheet")
+        header = grounding.passages[number - 1].text.split("\n", 1)[0].strip()
+        if not sheet or " | " not in header:
+            continue
+        point = grounding.attribution(number, header)
+        assert point is not None
+        title = str(sheet) if not items else f"{sheet} ({len(items) + 1})"
+        items.append(
+            {
+                "slide_number": len(items) + 1,
+                "title": title[:MAX_TITLE],
+                "key_points": [{"text": header[:MAX_STATEMENT], "attribution": point}],
+            }
+        )
+        if len(items) >= slides:
+            break
     return items
 
 
