@@ -247,7 +247,9 @@ def problems_from_pydantic(
     labels = labels or {}
     problems: list[FieldProblem] = []
     for error in errors:
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query")]
+        location = [str(part) for part in error.get("loc", ())]
+        if location and location[0] in ("body", "query", "path", "header"):
+            location = location[1:]  # where it came from, not a field: `fonts.body` stays
         field = ".".join(location) or "body"
         kind = str(error.get("type", "invalid"))
         ctx = dict(error.get("ctx") or {})
