@@ -1,21 +1,25 @@
 """Rendering a deck to files: the one entry point exports and the CLI call.
 
-(First working version: simple emitters; the layout engine replaces them.)
+One layout computation (`layout.layout_deck`) on the geometry of our 16:9 base or of the brand
+kit's PPTX template feeds every emitter: PPTX (python-pptx), PDF (reportlab) and PNG (the PDF's
+pages rasterized by PDFium).
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
-from dataclasses import dataclass
-from pathlib import Path
+import re
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from parmenid.presentai.render.deck import Deck
+from parmenid.presentai.render.boxes import Page
+from parmenid.presentai.render.deck import Deck, DeckSlide
+from parmenid.presentai.render.layout import layout_deck
+from parmenid.presentai.render.pdf_writer import write_pdf
+from parmenid.presentai.render.png import pages_as_png, thumbnail, zip_pngs
+from parmenid.presentai.render.pptx_writer import geometry_for, open_base, write_pptx
 
 FileFormat = Literal["pptx", "pdf", "png"]
-
-_FONTS = Path(__file__).parent / "fonts"
+PPTX_TYPE = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 
 
 @dataclass(frozen=True)
@@ -27,81 +31,42 @@ class RenderedFile:
     thumbnail: bytes | None = None  # PNG of the first slide
 
 
-def _pptx(deck: Deck) -> bytes:
-    from pptx import Presentation
-    from pptx.util import Emu, Pt
-
-    prs = Presentation()
-    prs.slide_width = Emu(12192000)
-    prs.slide_height = Emu(6858000)
-    for s in deck.slides:
-        slide = prs.slides.add_slide(prs.slide_layouts[6])
-        box = slide.shapes.add_textbox(Emu(457200), Emu(300000), Emu(11277600), Emu(900000))
-        box.text_frame.word_wrap = True
-        box.text_frame.text = s.title
-        box.text_frame.paragraphs[0].runs[0].font.size = Pt(28)
-        body = slide.shapes.add_textbox(Emu(457200), Emu(1300000), Emu(11277600), Emu(5000000))
-        body.text_frame.word_wrap = True
-        for i, b in enumerate(s.bullets):
-            p = body.text_frame.paragraphs[0] if i == 0 else body.text_frame.add_paragraph()
-            p.text = "• " + b.text
-            p.runs[0].font.size = Pt(14)
-        if s.speaker_notes:
-            slide.notes_slide.notes_text_frame.text = s.speaker_notes
-    out = io.BytesIO()
-    prs.save(out)
-    return out.getvalue()
+def file_stem(title: str) -> str:
+    """A file name from the deck's title: letters and digits (any script) joined by '-'."""
+    stem = "-".join(re.findall(r"\w+", title.casefold()))[:80].strip("-_")
+    return stem or "deck"
 
 
-def _pdf(deck: Deck) -> bytes:
-    from reportlab.lib.utils import simpleSplit
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-    from reportlab.pdfgen.canvas import Canvas
-
-    pdfmetrics.registerFont(TTFont("DejaVuSans", str(_FONTS / "DejaVuSans.ttf")))
-    w, h = 960.0, 540.0
-    out = io.BytesIO()
-    c = Canvas(out, pagesize=(w, h))
-    for s in deck.slides:
-        c.setFont("DejaVuSans", 28)
-        c.drawString(36, h - 60, s.title[:80])
-        y = h - 110
-        for b in s.bullets:
-            for line in simpleSplit("• " + b.text, "DejaVuSans", 14, w - 72):
-                c.setFont("DejaVuSans", 14)
-                c.drawString(36, y, line)
-                y -= 18
-        c.showPage()
-    c.save()
-    return out.getvalue()
+def _with_slides(deck: Deck) -> Deck:
+    if deck.slides:
+        return deck
+    return replace(deck, slides=[DeckSlide(number=1, title=deck.title, layout="title")])
 
 
-def _pngs(pdf: bytes) -> list[bytes]:
-    import pypdfium2 as pdfium
-
-    doc = pdfium.PdfDocument(pdf)
-    images = []
-    for page in doc:
-        buf = io.BytesIO()
-        page.render(scale=2).to_pil().save(buf, format="PNG")
-        images.append(buf.getvalue())
-    return images
+def layout_pages(deck: Deck) -> list[Page]:
+    """The pages every output draws (for callers that want the layout itself)."""
+    deck = _with_slides(deck)
+    return layout_deck(deck, geometry_for(deck.style))
 
 
 def render_deck(deck: Deck, fmt: FileFormat) -> RenderedFile:
     """Render `deck` as `fmt`. CPU-bound and synchronous: call it in a worker thread."""
-    pdf = _pdf(deck)
-    pngs = _pngs(pdf)
-    thumb = pngs[0] if pngs else None
-    n = len(deck.slides)
+    deck = _with_slides(deck)
+    stem = file_stem(deck.title)
     if fmt == "pptx":
-        ct = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-        return RenderedFile("deck.pptx", ct, _pptx(deck), n, thumb)
+        prs, geometry = open_base(deck.style)
+        pages = layout_deck(deck, geometry)
+        data = write_pptx(prs, pages, deck.language)
+        first = write_pdf(pages[:1], geometry.size, deck.style.background, deck.title)
+        return RenderedFile(f"{stem}.pptx", PPTX_TYPE, data, len(pages), thumbnail(first))
+    geometry = geometry_for(deck.style)
+    pages = layout_deck(deck, geometry)
+    pdf = write_pdf(pages, geometry.size, deck.style.background, deck.title)
     if fmt == "pdf":
-        return RenderedFile("deck.pdf", "application/pdf", pdf, n, thumb)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for i, png in enumerate(pngs, 1):
-            z.writestr(f"slide-{i:02d}.png", png)
-    return RenderedFile("deck-png.zip", "application/zip", buf.getvalue(), n, thumb)
+        return RenderedFile(f"{stem}.pdf", "application/pdf", pdf, len(pages), thumbnail(pdf))
+    if fmt == "png":
+        archive = zip_pngs(pages_as_png(pdf))
+        return RenderedFile(
+            f"{stem}-png.zip", "application/zip", archive, len(pages), thumbnail(pdf)
+        )
+    raise ValueError(f"unknown format {fmt!r}")

@@ -62,6 +62,7 @@ class DeckSlide:
     chart: Chart | None = None
     image: bytes | None = None  # PNG or JPEG, for `image_text`
     quote_author: str | None = None
+    data_source: str | None = None  # the citation of the table's or chart's data
 
 
 @dataclass(frozen=True)
