@@ -219,10 +219,13 @@ def ask(
     typer.echo(run_async(_with_runtime(settings, "ask", question, org)))
 
 
+DECK = Path("deck.json")
+
+
 @cli.command()
 def generate(
     sources: Annotated[list[str], typer.Argument(help="Files or http(s) URLs")],
-    out: Annotated[Path, typer.Option(help="Where to write the deck (.json)")] = Path("deck.json"),
+    out: Annotated[Path, typer.Option(help="The file to write: .json, .pptx or .pdf")] = DECK,
     slides: Annotated[int, typer.Option(min=1, max=50, help="Number of slides")] = 10,
     title: Annotated[
         str | None, typer.Option(help="Deck title (default: the first source)")

@@ -12,7 +12,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["development", "test", "staging", "production"]
@@ -67,6 +67,11 @@ class PresentAISettings(AppSettings):
     # Signed download links (personal-data and audit-log exports) and their files.
     download_link_ttl_seconds: int = Field(default=3600, ge=60)
     export_retention_days: int = Field(default=7, ge=1)
+    # Presentation exports (`POST /presentations/{id}/export`): how long each signed link to
+    # the file stays valid (a fresh one comes with every status read; the file itself is kept
+    # export_retention_days), and how many times a job is started before it fails for good.
+    export_link_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 86400)
+    export_max_attempts: int = Field(default=3, ge=1, le=10)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     # A deleted presentation can be restored for this long, then it is deleted for good.
     presentation_retention_days: int = Field(default=30, ge=1, le=3650)
@@ -92,8 +97,35 @@ class PresentAISettings(AppSettings):
     slide_context_chunks: int = Field(default=8, ge=1, le=50)
     source_wait_seconds: float = Field(default=600.0, ge=0)
     generation_max_attempts: int = Field(default=3, ge=1, le=10)
+    # Public share links (`/share/{token}`): requests per client IP to all public share routes
+    # together; wrong passwords per link and IP; how long the access token that a correct
+    # password buys stays valid. Viewer analytics: the most one report may add to one slide,
+    # and the most time one view may add up to (larger or impossible values are cut down).
+    share_rate_limit: str = "120/minute"
+    share_password_failures: str = "10/15minutes"
+    share_access_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    share_dwell_event_max_ms: int = Field(default=30 * 60_000, ge=1000)
+    share_dwell_view_max_ms: int = Field(default=4 * 3600_000, ge=1000)
+    # Brand kits: kits per organization; a PPTX template's size, how long opening it may take
+    # and how many layouts, masters and slides it may hold; a logo's size and its longest side.
+    brand_kits_per_organization: int = Field(default=100, ge=1, le=10_000)
+    template_max_bytes: int = Field(default=20 * 1024 * 1024, ge=64 * 1024)
+    template_open_timeout_seconds: float = Field(default=30.0, gt=0)
+    template_max_layouts: int = Field(default=200, ge=1)
+    template_max_masters: int = Field(default=50, ge=1)
+    template_max_slides: int = Field(default=200, ge=0)
+    logo_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    logo_max_side_px: int = Field(default=4096, ge=16, le=16384)
 
     _split = field_validator("cors_origins", mode="before")(_split_csv)
+
+    @field_validator("share_rate_limit", "share_password_failures")
+    @classmethod
+    def _a_rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # "120/minute"; a malformed one is refused at start, not on a request
+        return value
 
 
 class AuthSettings(BaseModel):
@@ -200,6 +232,30 @@ class KnowledgeSettings(BaseModel):
     allow_loopback_urls: bool = False
 
 
+class StorageSettings(BaseModel):
+    """Object storage: the directory DATA_DIR/files unless `s3_bucket` is set, then that
+    bucket of an S3-API server (AWS when `s3_endpoint_url` is unset; MinIO, Ceph, ... with
+    it). Without an access key the SDK's default chain applies (environment, instance role).
+    The bucket must exist and may stay private: files are served through the API's signed
+    links, never by bucket URLs."""
+
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = ""  # keys are stored under it, e.g. "parmenid/prod"
+    s3_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    s3_read_timeout_seconds: float = Field(default=60.0, gt=0)
+    s3_max_attempts: int = Field(default=3, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _keys_in_pairs(self) -> StorageSettings:
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError("set both s3_access_key_id and s3_secret_access_key, or neither")
+        return self
+
+
 class RateLimitSettings(BaseModel):
     enabled: bool = True
     # `memory://` or a Redis URL; empty means "Redis when PARMENID_REDIS_URL is set, else memory".
@@ -211,6 +267,33 @@ class RateLimitSettings(BaseModel):
 
     def proxy_networks(self) -> list[IPv4Network | IPv6Network]:
         return [ip_network(item, strict=False) for item in self.trusted_proxies]
+
+
+class GoogleSettings(BaseModel):
+    """The Google OAuth client (a "Web application" client in Google Cloud Console) through
+    which people connect their account for the Google Slides export. Unset `client_id`: the
+    feature is off (`/oauth/google/authorize` answers 503). The URLs exist for tests and
+    proxies; in production only the credentials (and perhaps `redirect_uri`) are set."""
+
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    # Default: PRESENTAI public_url + /api/v1/oauth/google/callback. Register it in the
+    # Google client's "Authorized redirect URIs" exactly as it is.
+    redirect_uri: str | None = None
+    auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    token_url: str = "https://oauth2.googleapis.com/token"
+    revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    slides_api_url: str = "https://slides.googleapis.com"
+    drive_api_url: str = "https://www.googleapis.com"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    # Calls answered 429/5xx (or not answered) are tried this many times in all, waiting
+    # backoff * 2^n seconds (or Google's Retry-After, at most 30 s) between tries.
+    max_attempts: int = Field(default=4, ge=1, le=10)
+    backoff_seconds: float = Field(default=1.0, ge=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.client_id) and self.client_secret is not None
 
 
 class Settings(BaseSettings):
@@ -244,6 +327,8 @@ class Settings(BaseSettings):
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     knowledge: KnowledgeSettings = Field(default_factory=KnowledgeSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    google: GoogleSettings = Field(default_factory=GoogleSettings)
 
     @property
     def effective_database_url(self) -> str:

@@ -29,7 +29,7 @@ from parmenid.core.jobs import (
     use_wakeup_channel,
 )
 from parmenid.core.ratelimit import RateLimiter, open_storage
-from parmenid.core.storage import LocalStorage
+from parmenid.core.storage import LocalStorage, ObjectStorage, S3Storage
 from parmenid.core.streams import EventStreams, MemoryStreams, RedisStreams
 from parmenid.identity.api_keys import ApiKeyCache
 from parmenid.identity.passwords import Passwords
@@ -57,7 +57,7 @@ class Runtime:
     handlers: dict[str, Handler] = field(default_factory=dict)
     trusted_proxies: list[IPv4Network | IPv6Network] = field(default_factory=list)
     wakeup: WakeupChannel | None = None
-    storage: LocalStorage | None = None
+    storage: ObjectStorage | None = None
     streams: EventStreams = field(default_factory=MemoryStreams)
     api_key_cache: ApiKeyCache = field(default_factory=lambda: ApiKeyCache(10.0))
     _index: KnowledgeIndex | None = None
@@ -178,7 +178,7 @@ class Runtime:
         )
         runtime.trusted_proxies = settings.rate_limit.proxy_networks()
         runtime.api_key_cache = ApiKeyCache(settings.presentai.api_key_cache_seconds)
-        runtime.storage = LocalStorage(settings.data_dir / "files")
+        runtime.storage = _object_storage(settings)
         runtime.handlers = _job_handlers(runtime)
         if settings.redis_url:
             runtime.wakeup = RedisWakeup(settings.redis_url)
@@ -216,10 +216,31 @@ class Runtime:
             if dense is not None and hasattr(dense, "close"):
                 await dense.close()
         await self.streams.close()
+        if self.storage is not None:
+            await self.storage.close()
         if self.wakeup is not None:
             await self.wakeup.close()
         await self.http.aclose()
         await self.db.dispose()
+
+
+def _object_storage(settings: Settings) -> ObjectStorage:
+    """The S3 bucket when one is configured, else the directory DATA_DIR/files."""
+    config = settings.storage
+    if not config.s3_bucket:
+        return LocalStorage(settings.data_dir / "files")
+    secret = config.s3_secret_access_key
+    return S3Storage(
+        config.s3_bucket,
+        prefix=config.s3_prefix,
+        endpoint_url=config.s3_endpoint_url,
+        region=config.s3_region,
+        access_key_id=config.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+        connect_timeout=config.s3_connect_timeout_seconds,
+        read_timeout=config.s3_read_timeout_seconds,
+        max_attempts=config.s3_max_attempts,
+    )
 
 
 def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
@@ -230,9 +251,11 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
     from parmenid.knowledge.ingestion import JOB_NAME as INGEST_JOB
     from parmenid.notify.email import email_handler
     from parmenid.notify.telegram import telegram_handler
+    from parmenid.presentai.exports.tasks import export_handlers
     from parmenid.presentai.generation.tasks import JOB_NAME as GENERATE_JOB
     from parmenid.presentai.generation.tasks import generation_handler
     from parmenid.presentai.presentations import purge as presentations
+    from parmenid.presentai.shares.analytics import FORGET_SALTS_JOB, forget_salts_handler
 
     storage = runtime.storage
     assert storage is not None
@@ -253,7 +276,9 @@ def _job_handlers(runtime: Runtime) -> dict[str, Handler]:
         DELETE_JOB: deletion_handler(storage, lambda: runtime.index),
         PURGE_JOB: purge_handler(storage, lambda: runtime.index),
         GENERATE_JOB: generation_handler(runtime),
+        **export_handlers(runtime),  # presentation.export, presentation.export_expire
         presentations.PURGE_JOB: presentations.purge_handler(
             timedelta(days=runtime.settings.presentai.presentation_retention_days)
         ),
+        FORGET_SALTS_JOB: forget_salts_handler(),
     }

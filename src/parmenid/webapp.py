@@ -240,6 +240,7 @@ def build_app(
             "X-API-Key",
             "Accept-Language",
             "If-Match",
+            "X-Share-Access",
         ],
         expose_headers=[
             "X-Request-ID",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pypdfium2  # type: ignore[import-untyped]
+import pytest
+from pptx import Presentation
 
 from tests.presentai.generation_support import SAMPLES
 
@@ -56,10 +61,40 @@ def test_generate_writes_a_grounded_deck(tmp_path: Path) -> None:
             assert words <= set(re.findall(r"\w+", attribution["excerpt"])), bullet
 
 
+@pytest.mark.parametrize("suffix", [".pptx", ".pdf"])
+def test_generate_writes_a_rendered_file(tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / f"deck{suffix}"
+    done = _run(
+        tmp_path,
+        str(SAMPLES / "pep-0257.docx"),
+        "--slides",
+        "3",
+        "--title",
+        "Docstring conventions",
+        "--language",
+        "en",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    data = out.read_bytes()
+    if suffix == ".pptx":
+        deck = Presentation(io.BytesIO(data))
+        assert len(deck.slides) >= 3
+        titles = [s.shapes.title.text for s in deck.slides if s.shapes.title is not None]
+        assert titles and all(titles)
+    else:
+        assert data.startswith(b"%PDF-")
+        document = pypdfium2.PdfDocument(data)
+        assert len(document) >= 3
+        document.close()
+
+
 def test_unsupported_output_and_unreadable_source(tmp_path: Path) -> None:
     refused = _run(tmp_path, str(SAMPLES / "pep-0257.docx"), "--out", str(tmp_path / "d.key"))
     assert refused.returncode == 2
-    assert "supported: .json" in refused.stderr
+    assert "supported: .json, .pptx, .pdf" in refused.stderr
     locked = _run(
         tmp_path,
         str(SAMPLES / "libreoffice-writer-password.pdf"),

@@ -176,7 +176,11 @@ async def test_create_validates_and_reads_back(
     assert (created["tone"], created["audience"], created["brand_kit_id"]) == (None, None, None)
     assert (created["slides"], created["sources"], created["outline"]) == ([], [], None)
     assert (created["warnings"], created["current_job"], created["deleted_at"]) == ([], None, None)
-    kit = str(uuid.uuid4())
+    kit = (
+        await presentai_client.post(
+            f"{API}/brand-kits", json={"organization_id": org_id, "name": "Kit"}, headers=owner
+        )
+    ).json()["id"]  # a presentation may name only a brand kit of its organization
     full = await make_presentation(
         presentai_client,
         owner,

@@ -52,24 +52,48 @@ class PreparedFile(TimestampMixin, Base):
 
 
 @dataclass(frozen=True)
+class SignedLink:
+    file_id: uuid.UUID
+    variant: str | None  # a second file of the same thing (an export's "thumbnail"), or None
+    expires: int  # Unix seconds
+
+
+@dataclass(frozen=True)
 class LinkSigner:
+    """Links are `<id>.<expiry>.<signature>`, or `<id>-<variant>.<expiry>.<signature>` for
+    another file of the same thing (e.g. an export's thumbnail)."""
+
     secret: str
 
-    def sign(self, file_id: uuid.UUID, ttl_seconds: int) -> tuple[str, int]:
+    def sign(
+        self, file_id: uuid.UUID, ttl_seconds: int, variant: str | None = None
+    ) -> tuple[str, int]:
+        if variant is not None and not variant.isalpha():
+            raise ValueError(f"a link variant is a word: {variant!r}")
         expires = int(time.time()) + ttl_seconds
-        payload = f"{file_id.hex}.{expires}"
+        subject = file_id.hex if variant is None else f"{file_id.hex}-{variant}"
+        payload = f"{subject}.{expires}"
         return f"{payload}.{self._mac(payload)}", expires
 
     def verify(self, token: str) -> tuple[uuid.UUID, int] | None:
-        """The file id and expiry of a genuine link (expired or not), else None."""
+        """The file id and expiry of a genuine link to a whole file (expired or not), else
+        None."""
+        link = self.verify_link(token)
+        if link is None or link.variant is not None:
+            return None
+        return link.file_id, link.expires
+
+    def verify_link(self, token: str) -> SignedLink | None:
+        """What a genuine link (expired or not) points to, else None."""
         parts = token.split(".")
         if len(parts) != 3:
             return None
         payload = f"{parts[0]}.{parts[1]}"
-        if not hmac.compare_digest(self._mac(payload), parts[2]):
+        if not hmac.compare_digest(self._mac(payload).encode(), parts[2].encode()):
             return None
+        subject, _, variant = parts[0].partition("-")
         try:
-            return uuid.UUID(hex=parts[0]), int(parts[1])
+            return SignedLink(uuid.UUID(hex=subject), variant or None, int(parts[1]))
         except ValueError:
             return None
 

@@ -25,11 +25,15 @@ from parmenid.presentai import (
     users,
 )
 from parmenid.presentai.authz import Public
+from parmenid.presentai.brand_kits import endpoints as brand_kits
 from parmenid.presentai.errors import render_presentai_error
+from parmenid.presentai.exports import endpoints as exports
 from parmenid.presentai.generation import endpoints as generation
+from parmenid.presentai.oauth import endpoints as oauth
 from parmenid.presentai.presentations import endpoints as presentations
 from parmenid.presentai.presentations import source_endpoints as presentation_sources
 from parmenid.presentai.projects import endpoints as projects
+from parmenid.presentai.shares import routes as shares
 from parmenid.presentai.slides import endpoints as slides
 from parmenid.runtime import Runtime
 from parmenid.webapp import build_app
@@ -93,7 +97,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         field_labels=FIELD_LABELS,
         body_limit_exempt=re.compile(
             re.escape(API_PREFIX)
-            + f"(?:{re.escape(files.UPLOAD_PATH)}|{presentation_sources.UPLOAD_PATH})"
+            + f"(?:{re.escape(files.UPLOAD_PATH)}|{presentation_sources.UPLOAD_PATH}"
+            + f"|{brand_kits.UPLOAD_PATH})"
         ),
     )
     app.add_middleware(IdempotencyMiddleware, store=_idempotency_store)
@@ -108,9 +113,14 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(downloads.router, prefix=API_PREFIX)
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(projects.router, prefix=API_PREFIX)
+    app.include_router(brand_kits.router, prefix=API_PREFIX)
     app.include_router(realtime.router)  # /ws, outside /api/v1 as the contract says
     app.include_router(presentations.router, prefix=API_PREFIX)
     app.include_router(presentation_sources.router, prefix=API_PREFIX)
     app.include_router(slides.router, prefix=API_PREFIX)
     app.include_router(generation.router, prefix=API_PREFIX)
+    app.include_router(oauth.router, prefix=API_PREFIX)
+    app.include_router(shares.api_router, prefix=API_PREFIX)
+    app.include_router(shares.page_router)  # /share/{token}, outside /api/v1 as the contract says
+    app.include_router(exports.router, prefix=API_PREFIX)
     return app

@@ -19,7 +19,7 @@ from parmenid.knowledge.parsers import (
 )
 
 # PDFium is not thread-safe and parsers run in worker threads: one document at a time.
-_PDFIUM_LOCK = threading.Lock()
+PDFIUM_LOCK = threading.Lock()
 _ERR_FORMAT = 3
 _ERR_PASSWORD = 4
 _ERR_SECURITY = 5
@@ -34,7 +34,7 @@ class _Heading:
 
 
 def parse_pdf(data: bytes, limits: ParseLimits) -> ParsedDocument:
-    with _PDFIUM_LOCK:
+    with PDFIUM_LOCK:
         try:
             document = pypdfium2.PdfDocument(data)
         except pypdfium2.PdfiumError as exc:

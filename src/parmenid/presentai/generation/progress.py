@@ -55,15 +55,25 @@ class EventTransaction:
 
 class Progress:
     """Publishes one job's events in order; sending never raises (progress is not worth a
-    job), the transaction's own errors do."""
+    job), the transaction's own errors do.
+
+    `model` is the job's table: any with `id` and `events_published` columns (generation
+    jobs, export jobs)."""
 
     def __init__(
-        self, db: Database, streams: EventStreams, job_id: uuid.UUID, published: int = 0
+        self,
+        db: Database,
+        streams: EventStreams,
+        job_id: uuid.UUID,
+        published: int = 0,
+        *,
+        model: type[Any] = GenerationJob,
     ) -> None:
         self.db = db
         self.streams = streams
         self.job_id = job_id
         self.seq = published
+        self.model = model
         self._lock = asyncio.Lock()
 
     @asynccontextmanager
@@ -77,15 +87,13 @@ class Progress:
                 yield work
                 if work.event is not None:
                     await session.execute(
-                        update(GenerationJob)
-                        .where(GenerationJob.id == self.job_id)
+                        update(self.model)
+                        .where(self.model.id == self.job_id)
                         .values(events_published=seq, **work.job)
                     )
                 elif work.job:
                     await session.execute(
-                        update(GenerationJob)
-                        .where(GenerationJob.id == self.job_id)
-                        .values(**work.job)
+                        update(self.model).where(self.model.id == self.job_id).values(**work.job)
                     )
             if work.event is not None:
                 self.seq = seq

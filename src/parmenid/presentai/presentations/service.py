@@ -14,6 +14,9 @@ Rules that are not obvious from the code:
   version history (same version numbers, authors, reasons and dates: a restore of "version 2"
   means the same thing in both) and the source links (the same documents, not re-ingested). It
   has no current job: the original's jobs stay the original's.
+* A presentation's `brand_kit_id` must name a brand kit of its organization (422 on that field;
+  null clears it, and a value sent unchanged is not checked again). Without one, rendering uses
+  the organization's default kit; deleting a kit clears it from the presentations naming it.
 * `search_text` is the title, the outline and the slides' titles and bullets, case-folded in
   Python (SQLite's lower() knows only ASCII); whoever changes one of those calls
   `refresh_search_text`.
@@ -33,6 +36,7 @@ from parmenid.core.db import new_id, utcnow
 from parmenid.core.errors import Conflict, Gone, NotFound, Text
 from parmenid.knowledge.models import SourceDocument
 from parmenid.presentai.authz import not_found_text
+from parmenid.presentai.brand_kits.service import require_kit_of
 from parmenid.presentai.generation.models import GenerationJob, GenerationStatus
 from parmenid.presentai.presentations.models import (
     GENERATING,
@@ -126,6 +130,8 @@ class PresentationService:
         self, organization_id: uuid.UUID, created_by: uuid.UUID | None, body: PresentationCreate
     ) -> Presentation:
         project = await self.project_for(organization_id, body.project_id)
+        if body.brand_kit_id is not None:
+            await require_kit_of(self.session, organization_id, body.brand_kit_id)
         presentation = Presentation(
             id=new_id(),
             organization_id=organization_id,
@@ -157,6 +163,10 @@ class PresentationService:
         parameters = dict(presentation.parameters or {})
         for name, value in body.parameter_changes().items():
             if parameters.get(name) != value:
+                if name == "brand_kit_id" and value is not None:
+                    await require_kit_of(
+                        self.session, presentation.organization_id, uuid.UUID(value)
+                    )
                 changes[name] = {"from": parameters.get(name), "to": value}
                 parameters[name] = value
         if parameters != presentation.parameters:
