@@ -214,3 +214,53 @@ async def test_erasure_leaves_no_personal_data(
     assert by_anna and {(e["ip"], e["actor"]["email"]) for e in by_anna} == {("[erased]", None)}
     files = list((runtime.settings.data_dir / "files").rglob("personal-data.zip"))
     assert files == []
+
+
+async def test_an_erased_organization_takes_every_file_it_owns(
+    presentai_client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """Files of every kind (a source, a brand kit's logo and template, an export) are deleted
+    with the organization of a sole member who erases their account."""
+    import uuid
+
+    from parmenid.presentai.brand_kits.models import BrandKit
+    from parmenid.presentai.exports.models import ExportJob
+    from tests.presentai.generation_support import deck_with_source
+
+    deck = await deck_with_source(presentai_client, runtime, sample="pep-0257.docx")
+    assert runtime.storage is not None
+    org = uuid.UUID(deck.organization_id)
+    owned = {
+        "brand-kits/x/logo.png": b"png",
+        "brand-kits/x/template.pptx": b"pptx",
+        "exports/x/deck.pdf": b"%PDF",
+    }
+    for key, data in owned.items():
+        await runtime.storage.put(key, data)
+    async with runtime.db.session() as session:
+        session.add(
+            BrandKit(
+                organization_id=org,
+                name="Kit",
+                logo_storage_key="brand-kits/x/logo.png",
+                template_storage_key="brand-kits/x/template.pptx",
+            )
+        )
+        session.add(
+            ExportJob(
+                organization_id=org,
+                presentation_id=uuid.UUID(deck.presentation_id),
+                format="pdf",
+                storage_key="exports/x/deck.pdf",
+            )
+        )
+    erased = await presentai_client.request(
+        "DELETE", f"{API}/users/me", json={"password": PASSWORD}, headers=deck.headers
+    )
+    assert erased.status_code == 200, erased.text
+    assert deck.organization_id in erased.json()["organizations_deleted"]
+    await run_jobs(runtime)
+    for key in owned:
+        assert not await runtime.storage.exists(key), key
+    left = list((runtime.settings.data_dir / "files" / "documents").rglob("*"))
+    assert [p for p in left if p.is_file()] == []

@@ -20,12 +20,13 @@ import json
 import uuid
 import zipfile
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Column, Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parmenid.core.db import utcnow
+from parmenid.core.db import Base, utcnow
 from parmenid.core.downloads import PreparedFile
 from parmenid.core.errors import Conflict, Text
 from parmenid.core.jobs import Job, enqueue
@@ -141,17 +142,35 @@ async def erase_user(session: AsyncSession, user: User, cache: ApiKeyCache | Non
     return erasure
 
 
+@cache
+def _file_columns() -> list[tuple[Table, list[Column[Any]]]]:
+    import parmenid.models  # noqa: F401  (every table, so that every file column is known)
+
+    found: list[tuple[Table, list[Column[Any]]]] = []
+    for table in Base.metadata.tables.values():
+        columns = [c for c in table.columns if c.name.endswith("storage_key")]
+        if columns and "organization_id" in table.columns:
+            found.append((table, columns))
+    return found
+
+
+async def organization_files(session: AsyncSession, organization_id: uuid.UUID) -> list[str]:
+    """The storage keys of every file an organization owns: every `*storage_key` column of every
+    table with an `organization_id` (source documents, brand-kit logos and templates, exports,
+    prepared files, ...), read from the schema so that a new kind of file is never left
+    behind."""
+    keys: list[str] = []
+    for table, columns in _file_columns():
+        rows = await session.execute(
+            select(*columns).where(table.c.organization_id == organization_id)
+        )
+        keys.extend(str(value) for row in rows.all() for value in row if value)
+    return sorted(set(keys))
+
+
 async def _delete_organization(session: AsyncSession, organization: Organization) -> None:
     """Delete an organization and its rows; files and index entries go in a job after commit."""
-    keys = await session.scalars(
-        select(SourceDocument.storage_key).where(SourceDocument.organization_id == organization.id)
-    )
-    files = await session.scalars(
-        select(PreparedFile.storage_key).where(
-            PreparedFile.organization_id == organization.id, PreparedFile.storage_key.is_not(None)
-        )
-    )
-    storage_keys = [k for k in [*keys.all(), *files.all()] if k]
+    storage_keys = await organization_files(session, organization.id)
     await session.execute(
         delete(SourceDocument).where(SourceDocument.organization_id == organization.id)
     )
