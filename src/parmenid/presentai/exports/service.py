@@ -33,6 +33,7 @@ from parmenid.presentai.oauth.google_slides import (
     is_connected,
     not_connected,
 )
+from parmenid.presentai.presentations.live import live_presentation
 from parmenid.presentai.presentations.models import GENERATING, Presentation
 from parmenid.presentai.slides.models import Slide, SlideStatus
 from parmenid.runtime import Runtime
@@ -68,10 +69,7 @@ class ExportService:
         self.runtime = runtime
 
     async def presentation(self, presentation_id: uuid.UUID) -> Presentation:
-        presentation = await self.session.get(Presentation, presentation_id)
-        if presentation is None or presentation.deleted_at is not None:
-            raise not_found("Presentation", "Презентация")
-        return presentation
+        return await live_presentation(self.session, presentation_id)
 
     async def start(
         self,

@@ -19,12 +19,13 @@ import uuid
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from parmenid.core.errors import Conflict, Text, ValidationFailed, not_found
+from parmenid.core.errors import Conflict, Text, ValidationFailed
 from parmenid.core.jobs import enqueue
 from parmenid.knowledge.models import IngestionStatus, SourceDocument
 from parmenid.llm.errors import llm_unavailable, token_limit_exceeded
 from parmenid.presentai.generation.models import GenerationJob, GenerationKind
 from parmenid.presentai.generation.tasks import JOB_NAME
+from parmenid.presentai.presentations.live import live_presentation
 from parmenid.presentai.presentations.models import (
     GENERATING,
     Presentation,
@@ -55,10 +56,7 @@ class GenerationService:
         self.runtime = runtime
 
     async def presentation(self, presentation_id: uuid.UUID) -> Presentation:
-        presentation = await self.session.get(Presentation, presentation_id)
-        if presentation is None or presentation.deleted_at is not None:
-            raise not_found("Presentation", "Презентация")
-        return presentation
+        return await live_presentation(self.session, presentation_id)
 
     async def start_outline(
         self, presentation: Presentation, user_id: uuid.UUID | None

@@ -38,6 +38,7 @@ from parmenid.knowledge.models import SourceDocument
 from parmenid.presentai.authz import not_found_text
 from parmenid.presentai.brand_kits.service import require_kit_of
 from parmenid.presentai.generation.models import GenerationJob, GenerationStatus
+from parmenid.presentai.presentations.live import NOT_FOUND_TEXT, live_presentation
 from parmenid.presentai.presentations.models import (
     GENERATING,
     Presentation,
@@ -62,7 +63,6 @@ PROJECT = Text("Project", "Проект")
 COPY_SUFFIX = " (copy)"
 UNFINISHED_JOB = frozenset({GenerationStatus.QUEUED.value, GenerationStatus.RUNNING.value})
 
-NOT_FOUND_TEXT = Text("Presentation not found", "Презентация не найдена")
 BUSY = Text(
     "The presentation is being generated; wait until generation finishes and try again.",
     "Презентация генерируется; дождитесь окончания генерации и повторите попытку.",
@@ -93,12 +93,7 @@ class PresentationService:
 
     async def get_live(self, presentation_id: uuid.UUID, *, reload: bool = False) -> Presentation:
         """A presentation that is not deleted, else 404 (`reload`: read it again)."""
-        presentation = await self.session.get(
-            Presentation, presentation_id, populate_existing=reload
-        )
-        if presentation is None or presentation.deleted_at is not None:
-            raise NotFound(NOT_FOUND_TEXT)
-        return presentation
+        return await live_presentation(self.session, presentation_id, reload=reload)
 
     async def project_for(self, organization_id: uuid.UUID, project_id: uuid.UUID) -> Project:
         """A project of the organization that can take presentations (404, or 409 archived)."""

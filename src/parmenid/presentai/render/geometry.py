@@ -5,24 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from pptx.enum.shapes import PP_PLACEHOLDER
 
 from parmenid.presentai.render.boxes import EMU_PER_POINT, PageSize, Rect
 from parmenid.presentai.render.deck import Layout
 
-LAYOUTS: tuple[Layout, ...] = (
-    "title",
-    "section",
-    "bullets",
-    "two_columns",
-    "quote",
-    "image_text",
-    "table",
-    "chart",
-    "closing",
-)
+LAYOUTS: tuple[Layout, ...] = get_args(Layout)
 WIDTH, HEIGHT = 960.0, 540.0  # 13.333 × 7.5 in
 MARGIN = 48.0
 

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from parmenid.core.db import new_id, utcnow
 from parmenid.core.errors import FieldProblem, Gone, NotFound, Text, ValidationFailed
+from parmenid.presentai.presentations.live import live_presentation
 from parmenid.presentai.presentations.models import Presentation
-from parmenid.presentai.presentations.service import NOT_FOUND_TEXT
 from parmenid.presentai.shares.crypto import ShareKeys, hash_token, looks_like_token, new_token
 from parmenid.presentai.shares.models import Share, ShareView
 from parmenid.presentai.shares.schemas import (
@@ -115,10 +115,7 @@ class ShareService:
         self.keys = keys
 
     async def live_presentation(self, presentation_id: uuid.UUID) -> Presentation:
-        presentation = await self.session.get(Presentation, presentation_id)
-        if presentation is None or presentation.deleted_at is not None:
-            raise NotFound(NOT_FOUND_TEXT)
-        return presentation
+        return await live_presentation(self.session, presentation_id)
 
     async def create(
         self,

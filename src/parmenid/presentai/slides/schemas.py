@@ -4,24 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
+from parmenid.presentai.render.deck import Layout
 from parmenid.presentai.slides.models import Slide, SlideLayout, SlideVersion
 
-LayoutName = Literal[
-    "title",
-    "section",
-    "bullets",
-    "two_columns",
-    "quote",
-    "image_text",
-    "table",
-    "chart",
-    "closing",
-]
-assert set(LayoutName.__args__) == {layout.value for layout in SlideLayout}  # type: ignore[attr-defined]
+LayoutName = Layout  # the renderer's layouts, one list for the API, storage and rendering
+assert set(get_args(LayoutName)) == {layout.value for layout in SlideLayout}
 
 
 class Attribution(BaseModel):

@@ -37,6 +37,7 @@ from parmenid.core.errors import Conflict, FieldProblem, NotFound, Text, Validat
 from parmenid.presentai.authz import not_found_text
 from parmenid.presentai.generation.models import GenerationJob, GenerationStatus
 from parmenid.presentai.presentations.auth import PRESENTATION, SLIDE
+from parmenid.presentai.presentations.live import live_presentation
 from parmenid.presentai.presentations.models import GENERATING, Presentation
 from parmenid.presentai.presentations.service import refresh_search_text
 from parmenid.presentai.slides.models import Slide, SlideLayout, SlideStatus, SlideVersion
@@ -130,10 +131,7 @@ class SlideService:
 
     async def presentation(self, presentation_id: uuid.UUID) -> Presentation:
         """A presentation that is not deleted (a deleted one answers 404)."""
-        presentation = await self.session.get(Presentation, presentation_id)
-        if presentation is None or presentation.deleted_at is not None:
-            raise not_found_text(PRESENTATION)
-        return presentation
+        return await live_presentation(self.session, presentation_id)
 
     async def slides_of(self, presentation_id: uuid.UUID) -> list[Slide]:
         """The presentation's slides in order, read fresh from the database."""
