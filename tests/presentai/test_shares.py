@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -796,3 +797,48 @@ async def test_concurrent_reports_of_one_view_are_all_applied(
     assert [answer.status_code for answer in answers] == [200] * 20, [a.text for a in answers]
     final = await client.post(url, json={})
     assert final.json()["dwell_ms"] == {"1": 20_000, "2": 10_000}
+
+
+async def test_chart_and_table_slides_show_their_data(
+    presentai_client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    client = presentai_client
+    deck = await make_deck(client, runtime)
+    source = {
+        "citation": "sales.xlsx, Sales!A1:C4",
+        "chunk_id": "chunk-secret-42",
+        "excerpt": "an excerpt that must stay private",
+    }
+    chart = {
+        "kind": "column",
+        "categories": ["Москва", "Казань"],
+        "series": [{"name": "Выручка", "values": [1250.5, 430.0]}],
+    }
+    table = {"columns": ["Регион", "Статус"], "rows": [["Москва", "<b>ok</b>"]]}
+    async with runtime.db.session() as session:
+        for position, (layout, data) in enumerate(
+            [("chart", {"chart": chart}), ("table", {"table": table})], start=len(SLIDES) + 1
+        ):
+            session.add(
+                Slide(
+                    organization_id=uuid.UUID(deck.organization_id),
+                    presentation_id=uuid.UUID(deck.presentation_id),
+                    position=position,
+                    title=layout,
+                    layout=layout,
+                    content={"bullets": [], "layout_data": {**data, "source": source}},
+                    status="ready",
+                    version=1,
+                )
+            )
+    share = await make_share(client, deck)
+    body = (await client.get(f"{API}/share/{share['token']}")).json()
+    shown_chart, shown_table = body["slides"][-2:]
+    assert shown_chart["chart"] == chart and shown_chart["data_source"] == source["citation"]
+    assert shown_table["table"] == table
+    page = await client.get(f"/share/{share['token']}")
+    assert '<meter min="0" max="1250.5" value="1250.5"' in page.text
+    assert "&lt;b&gt;ok&lt;/b&gt;" in page.text and "<b>ok</b>" not in page.text
+    assert "sales.xlsx, Sales!A1:C4" in page.text
+    for private in ("chunk-secret-42", "an excerpt"):
+        assert private not in page.text and private not in json.dumps(body)

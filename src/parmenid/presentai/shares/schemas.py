@@ -69,11 +69,32 @@ class SharedBullet(BaseModel):
     document: str | None = Field(description="The source document's name.")
 
 
+class SharedTable(BaseModel):
+    columns: list[str]
+    rows: list[list[str]]
+
+
+class SharedChartSeries(BaseModel):
+    name: str
+    values: list[float]
+
+
+class SharedChart(BaseModel):
+    kind: str
+    categories: list[str]
+    series: list[SharedChartSeries]
+
+
 class SharedSlide(BaseModel):
     slide_number: int
     title: str
     layout: LayoutName
     bullets: list[SharedBullet]
+    table: SharedTable | None = None
+    chart: SharedChart | None = None
+    data_source: str | None = Field(
+        default=None, description="The citation of the table's or chart's data"
+    )
 
 
 class SharedDeckOut(BaseModel):

@@ -15,7 +15,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,13 +30,17 @@ from parmenid.presentai.shares.models import Share, ShareView
 from parmenid.presentai.shares.schemas import (
     MAX_DAYS,
     SharedBullet,
+    SharedChart,
     SharedDeckOut,
     SharedSlide,
+    SharedTable,
     ShareOut,
     ShareStatus,
 )
 from parmenid.presentai.slides.models import Slide
 from parmenid.presentai.slides.schemas import SlideContent
+
+T = TypeVar("T", bound=BaseModel)
 
 SHARE_NOT_FOUND = Text("Share link not found", "Ссылка не найдена")
 SHARE_EXPIRED = Text(
@@ -243,6 +249,10 @@ def shared_slide(number: int, slide: Slide) -> SharedSlide:
         content = SlideContent.model_validate(slide.content or {})
     except ValueError:
         content = SlideContent()
+    data = (slide.content or {}).get("layout_data") or {}
+    table = _valid(SharedTable, data.get("table"))
+    chart = _valid(SharedChart, data.get("chart"))
+    source = data.get("source") if isinstance(data.get("source"), dict) else {}
     return SharedSlide(
         slide_number=number,
         title=slide.title,
@@ -255,4 +265,17 @@ def shared_slide(number: int, slide: Slide) -> SharedSlide:
             )
             for bullet in content.bullets
         ],
+        table=table,
+        chart=chart,
+        data_source=str(source.get("citation")) if source and source.get("citation") else None,
     )
+
+
+def _valid(model: type[T], value: object) -> T | None:
+    """`value` as `model`, or None when absent or not of that shape."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        return model.model_validate(value)
+    except ValueError:
+        return None

@@ -239,6 +239,7 @@ def _slide(slide: SharedSlide, total: int, lang: str) -> str:
             if lines
             else ""
         )
+    content += _data(slide, notes)
     footnotes = ""
     if notes:
         items = "".join(
@@ -255,6 +256,44 @@ def _slide(slide: SharedSlide, total: int, lang: str) -> str:
         f'<footer class="slide-foot">{footnotes}<span class="slide-no">{number}</span></footer>\n'
         "</section>"
     )
+
+
+def _data(slide: SharedSlide, notes: dict[str, int]) -> str:
+    """A slide's table, or its chart as a table of its values with a `<meter>` bar per value
+    (no scripts or inline styles: the page's CSP allows neither)."""
+    mark = ""
+    if slide.data_source:
+        number = notes.setdefault(slide.data_source, len(notes) + 1)
+        mark = f'<sup class="ref">{number}</sup>'
+    if slide.table is not None:
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in slide.table.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+            for row in slide.table.rows
+        )
+        return (
+            f'<table class="data"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{mark}'
+        )
+    if slide.chart is not None:
+        series = slide.chart.series
+        top = max((v for s in series for v in s.values), default=0.0) or 1.0
+        head = "<th></th>" + "".join(f"<th>{html.escape(s.name)}</th>" for s in series)
+        rows = []
+        for index, category in enumerate(slide.chart.categories):
+            cells = []
+            for item in series:
+                value = item.values[index] if index < len(item.values) else 0.0
+                shown = f"{value:g}"
+                cells.append(
+                    f'<td><meter min="0" max="{top:g}" value="{max(value, 0.0):g}" '
+                    f'title="{shown}">{shown}</meter> {shown}</td>'
+                )
+            rows.append(f"<tr><th>{html.escape(category)}</th>{''.join(cells)}</tr>")
+        return (
+            f'<table class="data chart"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table>{mark}"
+        )
+    return ""
 
 
 def _deck_page(token: str, deck: SharedDeckOut, lang: str, access: str = "") -> HTMLResponse:
