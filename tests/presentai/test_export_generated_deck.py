@@ -10,8 +10,6 @@ slide with the same titles.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from io import BytesIO
@@ -28,7 +26,7 @@ from tests.conftest import run_jobs
 from tests.fakes.google import FakeGoogle
 from tests.fakes.server import ServerThread
 from tests.presentai.generation_support import API, Deck, deck_with_source
-from tests.presentai.render.checks import overflows
+from tests.presentai.render.checks import libreoffice_pdfs, overflows
 
 SLIDES = 20
 CALLBACK = "http://testserver/api/v1/oauth/google/callback"
@@ -100,28 +98,8 @@ async def _download(client: httpx.AsyncClient, url: str) -> bytes:
 
 
 def _libreoffice_pages(pptx: bytes, folder: Path) -> int:
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed (CI installs libreoffice-impress-nogui)")
-    (folder / "deck.pptx").write_bytes(pptx)
-    done = subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation=file://{folder / 'profile'}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(folder / "out"),
-            str(folder / "deck.pptx"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return len(pypdfium2.PdfDocument((folder / "out" / "deck.pdf").read_bytes()))
+    pdf = libreoffice_pdfs({"deck": pptx}, folder)["deck"]
+    return len(pypdfium2.PdfDocument(pdf.read_bytes()))
 
 
 async def test_every_export_of_a_generated_20_slide_deck(

@@ -6,8 +6,12 @@ from __future__ import annotations
 import copy
 import io
 import re
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
+import pytest
 from lxml import etree  # type: ignore[import-untyped]
 from pptx import Presentation
 from pptx.dml.color import RGBColor
@@ -156,3 +160,34 @@ def corporate_template() -> bytes:
     out = io.BytesIO()
     prs.save(out)
     return out.getvalue()
+
+
+def libreoffice_pdfs(sources: dict[str, bytes], folder: Path) -> dict[str, Path]:
+    """LibreOffice's PDFs of PPTX files (name → bytes), converted in one headless `soffice` run
+    with a profile of its own; skips when LibreOffice is not installed."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed (CI installs libreoffice-impress-nogui)")
+    for name, data in sources.items():
+        (folder / f"{name}.pptx").write_bytes(data)
+    done = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{folder / 'profile'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(folder / "out"),
+            *(str(folder / f"{name}.pptx") for name in sources),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    pdfs = {name: folder / "out" / f"{name}.pdf" for name in sources}
+    for name, pdf in pdfs.items():
+        assert pdf.exists(), f"LibreOffice wrote no PDF for {name}: {done.stdout} {done.stderr}"
+    return pdfs
