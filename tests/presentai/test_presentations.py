@@ -43,6 +43,13 @@ async def make_org(client: httpx.AsyncClient, headers: dict[str, str], name: str
     return org_id
 
 
+async def owner_with_project(client: httpx.AsyncClient) -> tuple[dict[str, str], str, str]:
+    """A signed-in owner of a new organization with one project: headers, org id, project id."""
+    owner = await bearer(client, "owner@example.com")
+    org_id = await make_org(client, owner)
+    return owner, org_id, await make_project(client, owner, org_id)
+
+
 async def make_project(
     client: httpx.AsyncClient, headers: dict[str, str], org_id: str, name: str = "Q3"
 ) -> str:
@@ -166,9 +173,7 @@ async def add_slides(runtime: Runtime, presentation_id: str, *titles: str) -> li
 async def test_create_validates_and_reads_back(
     presentai_client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     created = await make_presentation(presentai_client, owner, project_id, "  Итоги Q3  ")
     assert created["title"] == "Итоги Q3"
     assert created["organization_id"] == org_id and created["project_id"] == project_id
@@ -238,9 +243,7 @@ _json = {"Content-Type": "application/json"}
 
 
 async def test_create_in_other_or_archived_projects(presentai_client: httpx.AsyncClient) -> None:
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     stranger = await bearer(presentai_client, "stranger@example.com")
     other_org = await make_org(presentai_client, stranger, "Other")
     other_project = await make_project(presentai_client, stranger, other_org)
@@ -276,9 +279,7 @@ async def test_create_in_other_or_archived_projects(presentai_client: httpx.Asyn
 async def test_details_hold_slides_sources_outline_and_job(
     presentai_client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     deck = await make_presentation(presentai_client, owner, project_id, "Deck")
     slides = await add_slides(runtime, deck["id"], "Intro", "Numbers", "Close")
     outline = {"items": [{"slide_number": 1, "title": "Intro", "key_points": []}]}
@@ -448,9 +449,7 @@ async def test_list_filters_search_sorts_and_cursors(
 async def test_update_moves_and_is_refused_while_generating(
     presentai_client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     target = await make_project(presentai_client, owner, org_id, "Target")
     deck = await make_presentation(presentai_client, owner, project_id, "Deck", tone="formal")
     url = f"{P}/{deck['id']}"
@@ -512,9 +511,7 @@ async def test_update_moves_and_is_refused_while_generating(
 async def test_soft_delete_hides_restores_and_expires(
     presentai_client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     deck = await make_presentation(presentai_client, owner, project_id, "Deck")
     keep = await make_presentation(presentai_client, owner, project_id, "Keep")
     [slide_id] = await add_slides(runtime, deck["id"], "One")
@@ -566,9 +563,7 @@ async def test_soft_delete_hides_restores_and_expires(
 async def test_the_purge_job_deletes_for_good_once_the_window_is_over(
     presentai_client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     deck = await make_presentation(presentai_client, owner, project_id, "Deck")
     other = await make_presentation(presentai_client, owner, project_id, "Other")
     restored = await make_presentation(presentai_client, owner, project_id, "Restored")
@@ -642,9 +637,7 @@ async def _history(runtime: Runtime, presentation_id: str) -> list[tuple[Any, ..
 async def test_duplicate_copies_slides_history_and_sources(
     presentai_client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     other_project = await make_project(presentai_client, owner, org_id, "Other")
     deck = await make_presentation(
         presentai_client, owner, project_id, "Deck", tone="formal", slide_count=3
@@ -714,9 +707,7 @@ async def test_duplicate_copies_slides_history_and_sources(
 
 
 async def test_roles_keys_and_other_organizations(presentai_client: httpx.AsyncClient) -> None:
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     deck = await make_presentation(presentai_client, owner, project_id, "Deck")
     viewer = await add_member(presentai_client, owner, org_id, "viewer@example.com", "viewer")
     assert (await presentai_client.get(f"{P}/{deck['id']}", headers=viewer)).status_code == 200
@@ -761,9 +752,7 @@ async def test_an_organization_with_presentations_can_be_erased(
     """`presentations.project_id` is ON DELETE RESTRICT while both cascade from the
     organization: PostgreSQL runs the RESTRICT check of the cascaded project deletion after the
     organization's other cascades, so the presentations are gone by then. This keeps it so."""
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     deck = await make_presentation(presentai_client, owner, project_id, "Deck")
     deleted = await make_presentation(presentai_client, owner, project_id, "Deleted")
     await add_slides(runtime, deck["id"], "One")
@@ -794,9 +783,7 @@ def _cursor(parts: list[str]) -> str:
 
 
 async def test_bad_input_answers_422_never_500(presentai_client: httpx.AsyncClient) -> None:
-    owner = await bearer(presentai_client, "owner@example.com")
-    org_id = await make_org(presentai_client, owner)
-    project_id = await make_project(presentai_client, owner, org_id)
+    owner, org_id, project_id = await owner_with_project(presentai_client)
     deck = await make_presentation(presentai_client, owner, project_id, "Deck")
     org = {"organization_id": org_id}
     for params in (
